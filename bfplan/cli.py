@@ -1,0 +1,267 @@
+"""The ``bfplan`` command line: parse, call, print. No logic a test would call without the CLI.
+
+Exit codes: 0 ok; 1 a node or blocking gate failed (or gaps found); 2 bad input;
+3 warehouse or run lock unavailable; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import click
+
+from bfplan.errors import BfplanError, UsageError
+
+GLOBAL_KEYS = ("warehouse", "var", "verbose", "json_out")
+
+
+def _store(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    # Global options may come before or after the subcommand's arguments; both land here,
+    # and a value given later (closer to the subcommand) wins.
+    store = ctx.find_root().meta.setdefault("bfplan.globals", {})
+    name = param.name or ""
+    if name == "var":
+        store.setdefault("var", []).extend(value or ())
+    elif name == "verbose":
+        store["verbose"] = store.get("verbose", 0) + (value or 0)
+    elif value not in (None, False):
+        store[name] = value
+    return value
+
+
+def global_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Attach --warehouse, --var, -v and --json to a command (and to the group)."""
+    opts = [
+        click.option("--warehouse", metavar="URL", expose_value=False, callback=_store,
+                     help="Override the plan's warehouse: duckdb:///rel.duckdb, duckdb:////abs.duckdb, "
+                          "bigquery://PROJECT?location=US."),
+        click.option("--var", metavar="KEY=VALUE", multiple=True, expose_value=False, callback=_store,
+                     help="Set a plan variable (repeatable)."),
+        click.option("-v", "--verbose", count=True, expose_value=False, callback=_store, help="More logging."),
+        click.option("--json", "json_out", is_flag=True, expose_value=False, callback=_store,
+                     help="Print one JSON document on stdout (logs go to stderr)."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def _globals() -> dict[str, Any]:
+    return click.get_current_context().find_root().meta.get("bfplan.globals", {})
+
+
+def _overrides() -> dict[str, str]:
+    out = {}
+    for item in _globals().get("var", []):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--var {item!r}: expected KEY=VALUE")
+        out[key] = value
+    return out
+
+
+def _emit(doc: dict[str, Any]) -> None:
+    click.echo(json.dumps(doc, indent=2, default=str))
+
+
+def _dates(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{option} {value!r}: expected a date YYYY-MM-DD") from None
+
+
+def _date_list(value: str | None) -> tuple[date, ...] | None:
+    if value is None:
+        return None
+    return tuple(sorted({_dates(v.strip(), "--dates") for v in value.split(",") if v.strip()}))  # type: ignore[type-var]
+
+
+def _names(value: str | None) -> tuple[str, ...] | None:
+    return tuple(v.strip() for v in value.split(",") if v.strip()) if value else None
+
+
+def _session(plan: str) -> Any:
+    from bfplan.logs import configure
+    from bfplan.session import open_session
+
+    configure(_globals().get("verbose", 0))
+    return open_session(plan, warehouse_url=_globals().get("warehouse"), overrides=_overrides())
+
+
+class BfplanGroup(click.Group):
+    """Turns BfplanError into one line on stderr and its exit code; never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BfplanError as exc:
+            as_json = ctx.meta.get("bfplan.globals", {}).get("json_out")
+            _report_error(exc, as_json)
+            sys.exit(exc.exit_code)
+
+
+def _report_error(exc: BfplanError, as_json: bool) -> None:
+    from bfplan.errors import PlanError
+
+    if as_json and isinstance(exc, PlanError):
+        _emit({"valid": False, "errors": [i.as_dict() for i in exc.issues]})
+    elif as_json:
+        _emit({"error": str(exc), "exit_code": exc.exit_code})
+    text = str(exc) if isinstance(exc, PlanError) else f"error: {exc}"
+    click.echo(text, err=True)
+
+
+@click.group(cls=BfplanGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="bfplan")
+@global_options
+def cli() -> None:
+    """Run declarative backfill plans for multi-phase, date-partitioned pipelines.
+
+    A plan (YAML) names dates, phases of processors and gates between them. bfplan runs
+    the phases in order over all their dates, records every partition in a ledger in the
+    warehouse, and resumes where it stopped. Start with `bfplan validate PLAN`.
+    """
+
+
+@cli.command()
+@click.argument("plan", type=click.Path(dir_okay=False))
+@global_options
+def validate(plan: str) -> None:
+    """Check PLAN without running it: schema, plugins, DAG, what would run, what is done.
+
+    Exit 0 when valid, 2 with every problem as PLAN:LINE:COL: message.
+    """
+    from bfplan.runner import Runner
+
+    session = _session(plan)
+    try:
+        desc = Runner(session.plan, session.registry, session.warehouse).describe()
+    finally:
+        session.close()
+    if _globals().get("json_out"):
+        _emit({"valid": True, "errors": [], "nodes": desc["nodes"], "to_run": desc["to_run"],
+               "already_done": desc["already_done"], "stages": desc["stages"]})
+        return
+    p = session.plan
+    click.echo(f"{plan}: valid — plan {p.name!r}, mode {p.mode}, {len(p.phases)} phase(s)")
+    for st in desc["stages"]:
+        procs = ", ".join(f"{x['name']} ({x['dates']} dates in {x['nodes']} nodes)" for x in st["processors"])
+        click.echo(f"  phase {st['phase']}: {procs or 'nothing to run'}")
+        for g in st["gates"]:
+            click.echo(f"    gate {g}")
+    click.echo(f"{desc['to_run']} partition(s) to run, {desc['already_done']} already done, "
+               f"{desc['nodes']} node(s)")
+
+
+@cli.command()
+@click.argument("plan", type=click.Path(dir_okay=False))
+@click.option("--start", help="First date (YYYY-MM-DD) of the plan's dates to run.")
+@click.option("--end", help="Last date (YYYY-MM-DD) of the plan's dates to run.")
+@click.option("--dates", help="Comma-separated dates to run (instead of --start/--end).")
+@click.option("--only", help="Run only these processors (comma-separated).")
+@click.option("--from", "from_", help="Recompute these processors and everything downstream of them.")
+@click.option("--force", is_flag=True, help="Recompute partitions already done.")
+@click.option("--rerun-failed", is_flag=True, help="Recompute only partitions that failed or were blocked.")
+@click.option("--mode", type=click.Choice(["backfill", "daily"]), help="Override the plan's mode.")
+@click.option("--jobs", type=click.IntRange(min=1), help="Nodes to run at once (default: the plan's).")
+@click.option("--dry-run", is_flag=True, help="Print what would run; touch nothing.")
+@global_options
+def run(plan: str, start: str | None, end: str | None, dates: str | None, only: str | None, from_: str | None,
+        force: bool, rerun_failed: bool, mode: str | None, jobs: int | None, dry_run: bool) -> None:
+    """Run PLAN phase by phase; skip partitions already done; resume after a failure.
+
+    Exit 0 when everything succeeded, 1 when a node or a blocking gate failed (the rest of
+    the run carries on where it does not depend on it), 130 when interrupted.
+    """
+    from bfplan.progress import progress_reporter
+    from bfplan.runner import Runner, RunOptions
+    from bfplan.work import Selection
+
+    if dates and (start or end):
+        raise UsageError("--dates cannot be combined with --start/--end")
+    sel = Selection(start=_dates(start, "--start"), end=_dates(end, "--end"), dates=_date_list(dates),
+                    only=_names(only), from_=_names(from_), force=force, rerun_failed=rerun_failed)
+    session = _session(plan)
+    as_json = bool(_globals().get("json_out"))
+    try:
+        options = RunOptions(selection=sel, mode=mode, jobs=jobs, dry_run=dry_run, command=" ".join(sys.argv))
+        with progress_reporter(enabled=not as_json) as on_node:
+            runner = Runner(session.plan, session.registry, session.warehouse, options, on_node=on_node)
+            if dry_run:
+                desc = runner.describe()
+                if as_json:
+                    _emit({"dry_run": True, **desc})
+                else:
+                    for name, n in desc["todo"].items():
+                        click.echo(f"would run {name}: {n} partition(s), {desc['skipped'][name]} already done")
+                return
+            summary = runner.run()
+    finally:
+        session.close()
+    if as_json:
+        _emit(summary.as_dict())
+    else:
+        from bfplan.report import print_run_summary
+
+        print_run_summary(summary, plan)
+    if summary.status == "interrupted":
+        sys.exit(130)
+    if summary.status != "succeeded":
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("plan", type=click.Path(dir_okay=False))
+@click.option("--start", help="First date to show.")
+@click.option("--end", help="Last date to show.")
+@global_options
+def status(plan: str, start: str | None, end: str | None) -> None:
+    """Show the processor x date grid of PLAN from the ledger."""
+    from bfplan.report import print_status_grid, status_rows
+
+    session = _session(plan)
+    try:
+        rows = status_rows(session, _dates(start, "--start"), _dates(end, "--end"))
+    finally:
+        session.close()
+    if _globals().get("json_out"):
+        _emit({"partitions": rows})
+    else:
+        print_status_grid(rows, session.plan)
+
+
+@cli.command()
+@click.option("--plan", "plan_path", type=click.Path(dir_okay=False), help="Also load this plan's plugin paths.")
+@global_options
+def plugins(plan_path: str | None) -> None:
+    """List registered processors, gates, warehouses and calendars, and where each came from."""
+    from bfplan.plan import read_plugin_paths
+    from bfplan.plugins import load_registry
+
+    paths = read_plugin_paths(__import__("pathlib").Path(plan_path)) if plan_path else ()
+    reg = load_registry(paths)
+    doc = reg.as_dict()
+    if _globals().get("json_out"):
+        _emit(doc)
+        return
+    for kind, items in doc.items():
+        click.echo(f"{kind}:")
+        for item in items:
+            extra = f"  -> {item['table']}" if "table" in item else ""
+            click.echo(f"  {item['name']:<28} {item['source']}{extra}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="bfplan")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

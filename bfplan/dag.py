@@ -1,0 +1,250 @@
+"""The plan as a DAG of nodes — pure graph code (networkx), no I/O.
+
+Nodes are tuples with attributes:
+
+* ``("proc", processor, i)`` — processor over its i-th batch of dates (``dates`` attribute)
+* ``("gate", gate, stage, where)`` — a gate at a stage ("before phase p", "after processor x");
+  ``where`` is its plan key path, so one gate may stand twice at a stage
+* ``("barrier", label)`` — a no-op that turns NxM "all of these before all of those" edges
+  into N+M edges: the phase barriers, and per-processor *prefix* barriers.
+
+Phase by phase: nothing in phase N+1 starts before every node of phase N and its after-gates
+are done. Inside a phase, a processor waits for the processors whose output tables it reads
+(``inputs``) or that it ``depends_on`` — but only for their batches up to its own dates:
+processors read their inputs at or before their own date (rolling windows look back, never
+ahead), so batch j of a consumer depends on the prefix barrier "producer done up to the last
+batch starting on or before j's last date". A failure therefore blocks only what read it.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import networkx as nx
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    """A gate placed in the DAG (a plan's GateRef plus where it stands)."""
+
+    name: str
+    stage: str
+    severity: str
+    options: Mapping[str, Any]
+    processors: tuple[str, ...]
+    phase: int
+    where: str
+
+
+@dataclass(frozen=True)
+class ProcSpec:
+    """What the DAG needs to know of one processor in the plan."""
+
+    name: str
+    phase: int
+    table: str
+    inputs: tuple[str, ...]
+    depends_on: tuple[str, ...]
+    batches: tuple[tuple[date, ...], ...]
+    gates_after: tuple[GateSpec, ...] = ()
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    """One phase: its processors (in plan order) and its gates."""
+
+    name: str
+    processors: tuple[ProcSpec, ...]
+    gates_before: tuple[GateSpec, ...] = ()
+    gates_after: tuple[GateSpec, ...] = ()
+
+
+@dataclass
+class DagProblem:
+    """A problem found while building the DAG, located by a plan key path."""
+
+    path: str
+    message: str
+
+
+@dataclass
+class Dag:
+    """The graph plus what was wrong with the plan's structure (cycles, lineage)."""
+
+    graph: nx.DiGraph
+    problems: list[DagProblem] = field(default_factory=list)
+
+    def proc_nodes(self) -> list[tuple]:
+        return [n for n in self.graph if n[0] == "proc"]
+
+    def gate_nodes(self) -> list[tuple]:
+        return [n for n in self.graph if n[0] == "gate"]
+
+
+def batch_dates(dates: Sequence[date], batch_days: int) -> list[tuple[date, ...]]:
+    """Group sorted dates into batches spanning at most ``batch_days`` calendar days."""
+    batches: list[tuple[date, ...]] = []
+    current: list[date] = []
+    for d in sorted(set(dates)):
+        if current and (d - current[0]).days >= batch_days:
+            batches.append(tuple(current))
+            current = []
+        current.append(d)
+    if current:
+        batches.append(tuple(current))
+    return batches
+
+
+def _processor_edges(phase: PhaseSpec, problems: list[DagProblem]) -> nx.DiGraph:
+    """Producer → consumer edges among one phase's processors (lineage + depends_on)."""
+    g = nx.DiGraph()
+    producers = {p.table: p.name for p in phase.processors}
+    for p in phase.processors:
+        g.add_node(p.name, where=p.where)
+    for p in phase.processors:
+        for t in p.inputs:
+            src = producers.get(t)
+            if src and src != p.name:
+                g.add_edge(src, p.name, why=f"reads {t}")
+        for dep in p.depends_on:
+            if dep in g and dep != p.name:
+                g.add_edge(dep, p.name, why="depends_on")
+    for cycle in nx.simple_cycles(g):
+        steps = []
+        for i, name in enumerate(cycle):
+            nxt = cycle[(i + 1) % len(cycle)]
+            steps.append(f"{nxt} ({g.nodes[nxt]['where']}) {g.edges[name, nxt]['why']} of {name} "
+                         f"({g.nodes[name]['where']})")
+        path = next(p.where for p in phase.processors if p.name == cycle[0])
+        problems.append(DagProblem(path, "dependency cycle: " + "; ".join(steps)))
+    return g
+
+
+def _check_lineage_across_phases(phases: Sequence[PhaseSpec], problems: list[DagProblem]) -> None:
+    """A processor must not read a table that a later phase produces."""
+    produced_at = {p.table: (k, p.name) for k, ph in enumerate(phases) for p in ph.processors}
+    for k, ph in enumerate(phases):
+        for p in ph.processors:
+            for t in p.inputs:
+                if t in produced_at and produced_at[t][0] > k:
+                    later = produced_at[t][1]
+                    problems.append(DagProblem(
+                        p.where, f"processor '{p.name}' reads {t}, which '{later}' produces in a later "
+                        f"phase ({phases[produced_at[t][0]].name}); move it to phase "
+                        f"{phases[produced_at[t][0]].name} or later"))
+            for dep in p.depends_on:
+                if dep in {q.name for q in ph.processors}:
+                    continue
+                where = next(((j, q) for j, pp in enumerate(phases) for q in pp.processors if q.name == dep), None)
+                if where and where[0] > k:
+                    problems.append(DagProblem(
+                        p.where, f"processor '{p.name}' depends on '{dep}', which runs in a later phase"))
+
+
+def build_dag(phases: Sequence[PhaseSpec]) -> Dag:
+    """Build the node graph of a plan's phases (only the batches that are to run)."""
+    g = nx.DiGraph()
+    problems: list[DagProblem] = []
+    _check_lineage_across_phases(phases, problems)
+    previous_done: tuple | None = None
+    for k, phase in enumerate(phases):
+        start = ("barrier", f"phase:{phase.name}:start")
+        g.add_node(start, kind="barrier", phase=k)
+        if previous_done is not None:
+            g.add_edge(previous_done, start)
+        ready = _gates(g, phase.gates_before, after=start, label=f"phase:{phase.name}:ready", phase=k)
+        order = _processor_edges(phase, problems)
+        # finished[p]: barrier nodes meaning "p done up to batch i" (or one "gated" barrier)
+        finished: dict[str, tuple[list[date], list[tuple]]] = {}
+        ends: list[tuple] = []
+        if nx.is_directed_acyclic_graph(order):
+            names = list(nx.lexicographical_topological_sort(order, key=_plan_order(phase)))
+        else:
+            names = [p.name for p in phase.processors]
+        specs = {p.name: p for p in phase.processors}
+        for name in names:
+            p = specs[name]
+            producers = [u for u in order.predecessors(name)] if name in order else []
+            nodes = []
+            for i, dates in enumerate(p.batches):
+                node = ("proc", p.name, i)
+                g.add_node(node, kind="proc", processor=p.name, dates=dates, phase=k)
+                g.add_edge(ready, node)
+                for u in producers:
+                    firsts, prefixes = finished.get(u, ([], []))
+                    j = bisect.bisect_right(firsts, dates[-1]) - 1
+                    if prefixes and j >= 0:
+                        g.add_edge(prefixes[min(j, len(prefixes) - 1)], node)
+                nodes.append(node)
+            finished[p.name] = _prefixes(g, p, nodes, k)
+            if finished[p.name][1]:
+                ends.append(finished[p.name][1][-1])
+        end = ("barrier", f"phase:{phase.name}:end")
+        g.add_node(end, kind="barrier", phase=k)
+        g.add_edge(ready, end)
+        for e in ends:
+            g.add_edge(e, end)
+        previous_done = _gates(g, phase.gates_after, after=end, label=f"phase:{phase.name}:done", phase=k)
+    return Dag(g, problems)
+
+
+def _plan_order(phase: PhaseSpec):
+    index = {p.name: i for i, p in enumerate(phase.processors)}
+    return lambda name: f"{index[name]:06d}"
+
+
+def _prefixes(g: nx.DiGraph, p: ProcSpec, nodes: list[tuple], k: int) -> tuple[list[date], list[tuple]]:
+    """Chain "done up to batch i" barriers; with after-gates, one barrier after the gates."""
+    if not nodes:
+        return [], []
+    if p.gates_after:
+        done = ("barrier", f"proc:{p.name}:done")
+        g.add_node(done, kind="barrier", phase=k)
+        for n in nodes:
+            g.add_edge(n, done)
+        gated = _gates(g, p.gates_after, after=done, label=f"proc:{p.name}:gated", phase=k)
+        return [p.batches[0][0]], [gated]
+    prefixes: list[tuple] = []
+    for i, n in enumerate(nodes):
+        b = ("barrier", f"proc:{p.name}:upto:{i}")
+        g.add_node(b, kind="barrier", phase=k)
+        g.add_edge(n, b)
+        if prefixes:
+            g.add_edge(prefixes[-1], b)
+        prefixes.append(b)
+    return [dates[0] for dates in p.batches], prefixes
+
+
+def _gates(g: nx.DiGraph, gates: Sequence[GateSpec], *, after: tuple, label: str, phase: int) -> tuple:
+    """Gate nodes after ``after``, joined by a barrier named ``label``; returns the barrier."""
+    join = ("barrier", label)
+    g.add_node(join, kind="barrier", phase=phase)
+    if not gates:
+        g.add_edge(after, join)
+        return join
+    for gate in gates:
+        node = ("gate", gate.name, gate.stage, gate.where)
+        g.add_node(node, kind="gate", gate=gate, phase=phase)
+        g.add_edge(after, node)
+        g.add_edge(node, join)
+    return join
+
+
+def stages(dag: Dag) -> list[dict[str, Any]]:
+    """A summary per phase for ``validate``: processors with node/date counts, gates."""
+    out: dict[int, dict[str, Any]] = {}
+    for _node, data in dag.graph.nodes(data=True):
+        k = data.get("phase", 0)
+        s = out.setdefault(k, {"phase": k, "processors": {}, "gates": []})
+        if data["kind"] == "proc":
+            pr = s["processors"].setdefault(data["processor"], {"nodes": 0, "dates": 0})
+            pr["nodes"] += 1
+            pr["dates"] += len(data["dates"])
+        elif data["kind"] == "gate":
+            s["gates"].append(f"{data['gate'].name} ({data['gate'].stage})")
+    return [out[k] for k in sorted(out)]

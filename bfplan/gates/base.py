@@ -1,0 +1,87 @@
+"""Gates: checks at a stage boundary returning pass / warn / fail with findings.
+
+A gate runs before or after a phase, or after a processor. ``check(ctx)`` gets a
+:class:`GateContext` naming the stage, its processors and dates and the warehouse, and
+returns a :class:`GateResult`. A failing gate with ``severity: block`` (the default) blocks
+everything downstream of it; with ``severity: warn`` a failure is reported and the run goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bfplan.plan import Plan
+    from bfplan.plugins import Registry
+    from bfplan.processors import Processor
+    from bfplan.warehouse.base import Warehouse
+
+STATUSES = ("pass", "warn", "fail")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a gate noticed: which processor/table/date, what, and how bad."""
+
+    detail: str
+    status: str = "fail"
+    processor: str | None = None
+    table: str | None = None
+    date: date | None = None
+    entities: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["date"] = self.date.isoformat() if self.date else None
+        d["entities"] = list(self.entities)
+        return d
+
+
+@dataclass
+class GateResult:
+    """A gate's verdict: the worst finding's status, unless the gate says otherwise."""
+
+    status: str = "pass"
+    findings: list[Finding] = field(default_factory=list)
+    summary: str = ""
+
+    @classmethod
+    def from_findings(cls, findings: Sequence[Finding], summary: str = "") -> GateResult:
+        worst = "pass"
+        for f in findings:
+            if STATUSES.index(f.status) > STATUSES.index(worst):
+                worst = f.status
+        return cls(worst, list(findings), summary)
+
+
+@dataclass(frozen=True)
+class GateContext:
+    """What a gate checks: a stage ("before phase X", "after processor P") over dates."""
+
+    gate: str
+    stage: str
+    options: Mapping[str, Any]
+    processors: Sequence[Processor]
+    #: processors of the stages upstream of this one (their outputs are this stage's inputs)
+    upstream: Sequence[Processor]
+    dates: Sequence[date]
+    mode: str
+    warehouse: Warehouse
+    plan: Plan | None
+    registry: Registry | None
+    run_id: str = ""
+
+
+class Gate:
+    """Base class for gates. Subclasses set ``name`` (and ``options_schema``) and implement check."""
+
+    name: str = ""
+    description: str = ""
+    options_schema: Mapping[str, Any] | None = None
+
+    def check(self, ctx: GateContext) -> GateResult:
+        """Check the stage and return the verdict. Never raise for a finding: report it."""
+        raise NotImplementedError

@@ -1,0 +1,639 @@
+"""The plan model and ``load_plan()``: YAML with marks, variables, the JSON Schema, semantic checks.
+
+A plan is checked in one pass that collects every problem: YAML-level problems, ``${var}``
+references, the JSON Schema (``schemas/plan.schema.json``, the format's source of truth, its
+errors translated into plain messages), then what a schema cannot say (real calendar dates,
+start after end, duplicate names, ``depends_on`` targets) and, given a registry, unknown
+processors, gates, calendars and warehouse types. All of them are raised together as one
+``PlanError``, each at the line and column a user has to edit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib.resources
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from bfplan.errors import PlanError, PlanIssue
+from bfplan.yamlmarks import (
+    DocumentError,
+    IssueCollector,
+    KeyPath,
+    Mark,
+    MarkedDocument,
+    decode,
+    describe,
+    did_you_mean,
+    format_path,
+    load_marked,
+)
+
+__all__ = [
+    "DateSpec",
+    "Defaults",
+    "GateRef",
+    "Mark",
+    "Phase",
+    "Plan",
+    "ProcessorRef",
+    "RegistryLike",
+    "load_plan",
+    "read_plugin_paths",
+]
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_PLAN_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_.-]*$"
+_VAR_REF = re.compile(r"\$\$\{|\$\{([^}]*)\}")  # `$${` escapes a literal `${`
+_SEVERITIES = ("block", "warn")
+_BAD_NAME = "invalid name {!r} (use letters, digits and _, not starting with a digit)"
+# Plain words for the schema's patterns: (what a value must be, what to say when it is not).
+_PATTERNS = {
+    IDENTIFIER.pattern: ("a name", _BAD_NAME),
+    _DATE.pattern: ("a date (YYYY-MM-DD)", "invalid date {!r} (expected YYYY-MM-DD)"),
+    _PLAN_NAME_PATTERN: (
+        "a plan name",
+        "invalid plan name {!r} (use letters, digits, _, . and -, not starting with a digit, . or -)",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class GateRef:
+    """A gate at a stage boundary: its name, its options (``severity`` removed) and its severity."""
+
+    name: str
+    options: Mapping[str, Any] = field(compare=False)
+    severity: str
+    mark: Mark
+
+
+@dataclass(frozen=True)
+class ProcessorRef:
+    """A processor as a plan uses it; ``None`` settings fall back to ``Plan.defaults``."""
+
+    name: str
+    depends_on: tuple[str, ...]
+    params: Mapping[str, Any] = field(compare=False)
+    batch_days: int | None
+    retries: int | None
+    max_concurrency: int | None
+    gates_after: tuple[GateRef, ...]
+    mark: Mark
+
+
+@dataclass(frozen=True)
+class DateSpec:
+    """Dates as written: ``start``/``end`` (inclusive) or an explicit ``dates`` list, plus a calendar name."""
+
+    start: date | None
+    end: date | None
+    dates: tuple[date, ...] | None
+    calendar: str | None
+
+    def expand(self, calendar: Callable[[date, date], Iterable[date]] | None = None) -> list[date]:
+        """The dates, sorted and unique; with ``calendar``, only those it yields between the bounds."""
+        if self.dates is not None:
+            wanted = set(self.dates)
+        elif self.start is not None and self.end is not None:
+            wanted = {self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)}
+        else:
+            return []
+        if calendar is not None and wanted:
+            wanted &= set(calendar(min(wanted), max(wanted)))
+        return sorted(wanted)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A phase; ``dates`` is the plan's DateSpec with this phase's override merged in."""
+
+    name: str
+    processors: tuple[ProcessorRef, ...]
+    gates_before: tuple[GateRef, ...]
+    gates_after: tuple[GateRef, ...]
+    dates: DateSpec
+    mark: Mark
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Run policies for processors that do not set their own."""
+
+    retries: int = 2
+    batch_days: int = 7
+    jobs: int = 2
+    retry_backoff_s: float = 0.5
+    circuit_breaker_max_failures: int = 3
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A loaded, valid plan. ``marks`` maps every dotted key path of the document to its position."""
+
+    path: Path
+    name: str
+    description: str
+    dates: DateSpec
+    mode: str
+    warehouse: Mapping[str, Any] = field(compare=False)
+    plugins: tuple[Path, ...]
+    vars: Mapping[str, Any] = field(compare=False)
+    params: Mapping[str, Any] = field(compare=False)
+    defaults: Defaults
+    phases: tuple[Phase, ...]
+    notify: tuple[Mapping[str, Any], ...] = field(compare=False)
+    marks: Mapping[str, Mark] = field(compare=False, repr=False)
+
+    @property
+    def base_dir(self) -> Path:
+        """The plan file's directory (absolute): what relative paths in the plan are relative to."""
+        return self.path.absolute().parent
+
+    def processor_refs(self) -> list[tuple[Phase, ProcessorRef]]:
+        """Every processor of the plan with its phase, in plan order."""
+        return [(phase, ref) for phase in self.phases for ref in phase.processors]
+
+    def mark_of(self, path: str) -> Mark:
+        """The position of ``path`` (``phases[0].processors[1]``), else of its nearest ancestor."""
+        while path not in self.marks and path:
+            path = re.sub(r"(\[\d+\]|\.?[^.\[\]]*)$", "", path)
+        return self.marks.get(path, Mark(1, 1))
+
+    def issue(self, path: str, message: str) -> PlanIssue:
+        """A ``PlanIssue`` at ``path``'s position in this plan's file."""
+        mark = self.mark_of(path)
+        return PlanIssue(str(self.path), mark.line, mark.col, path, message)
+
+
+class RegistryLike(Protocol):
+    """What ``load_plan`` needs from the plugin registry: its names (and optional schemas)."""
+
+    processors: Mapping[str, Any]
+    gates: Mapping[str, Any]
+    calendars: Mapping[str, Any]
+    warehouses: Mapping[str, Any]
+
+
+@functools.cache
+def plan_schema() -> dict[str, Any]:
+    """The plan JSON Schema: from the installed package if shipped there, else from the repository."""
+    shipped = importlib.resources.files("bfplan").joinpath("schemas/plan.schema.json")
+    if shipped.is_file():
+        return json.loads(shipped.read_text(encoding="utf-8"))
+    repo_copy = Path(__file__).parent.parent / "schemas" / "plan.schema.json"
+    return json.loads(repo_copy.read_text(encoding="utf-8"))
+
+
+def _jsonable(value: Any) -> Any:
+    """The document as JSON Schema sees it: YAML dates become their ISO text."""
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _typed_override(text: str, current: Any) -> Any:
+    """A ``--var`` value, converted to the type of the plan's own value for that variable."""
+    if isinstance(current, bool):
+        words = {
+            "true": True,
+            "yes": True,
+            "on": True,
+            "1": True,
+            "false": False,
+            "no": False,
+            "off": False,
+            "0": False,
+        }
+        if text.lower() not in words:
+            raise ValueError("expected true or false")
+        return words[text.lower()]
+    for kind, word in ((int, "an integer"), (float, "a number")):
+        if isinstance(current, kind):
+            try:
+                return kind(text)
+            except ValueError:
+                raise ValueError(f"expected {word}") from None
+    if isinstance(current, date) and not isinstance(current, datetime):
+        if _DATE.fullmatch(text):
+            with contextlib.suppress(ValueError):
+                return date.fromisoformat(text)
+        raise ValueError("expected a date (YYYY-MM-DD)")
+    return text
+
+
+def _substitute(text: str, lookup: Callable[[str], Any], report: Callable[[str], None]) -> Any:
+    """Replace ``${name}`` references; a string that is exactly one reference takes the value's type."""
+    whole = _VAR_REF.fullmatch(text)
+    if whole and whole.group(1) is not None and IDENTIFIER.fullmatch(whole.group(1)):
+        try:
+            return lookup(whole.group(1))
+        except KeyError as exc:
+            report(str(exc.args[0]))
+            return text
+
+    def replace_one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return "${"
+        if not IDENTIFIER.fullmatch(name):
+            report(f"invalid variable reference {match.group(0)!r}")
+            return match.group(0)
+        try:
+            value = lookup(name)
+        except KeyError as exc:
+            report(str(exc.args[0]))
+            return match.group(0)
+        return json.dumps(value) if isinstance(value, bool) else str(value)
+
+    return _VAR_REF.sub(replace_one, text)
+
+
+def _variables(data: dict[str, Any], overrides: Mapping[str, str], check: IssueCollector) -> dict[str, Any]:
+    """The plan's vars with ``--var`` overrides applied and references between vars resolved."""
+    raw = data.get("vars")
+    if raw is None:
+        raw = data["vars"] = {}
+    if not isinstance(raw, dict):
+        return {}
+    for name, text in overrides.items():
+        if not IDENTIFIER.fullmatch(name):
+            check.report(("vars",), f"--var {name!r}: " + _BAD_NAME.format(name))
+            continue
+        try:
+            raw[name] = _typed_override(text, raw.get(name))
+        except ValueError as exc:
+            check.report(("vars", name), f"--var {name}={text!r}: {exc}, like the plan's value {raw[name]!r}")
+    resolved: dict[str, Any] = {}
+
+    def fail(message: str) -> None:
+        raise KeyError(message)
+
+    def resolve(name: str, chain: tuple[str, ...]) -> Any:
+        if name not in raw:
+            raise KeyError(f"unknown variable {name!r}{did_you_mean(name, raw)}")
+        if name in chain:
+            raise KeyError(f"variables refer to each other: {' -> '.join((*chain, name))}")
+        if name not in resolved:
+            value = raw[name]
+            if isinstance(value, str):
+                value = _substitute(value, lambda ref: resolve(ref, (*chain, name)), fail)
+            resolved[name] = value
+        return resolved[name]
+
+    failed: dict[str, Any] = {}
+    for name in raw:
+        try:
+            resolve(name, ())
+        except KeyError as exc:
+            check.report(("vars", name), str(exc.args[0]))
+            failed[name] = raw[name]
+    return {**raw, **resolved, **failed}
+
+
+def _interpolate(value: Any, path: KeyPath, variables: Mapping[str, Any], check: IssueCollector) -> Any:
+    """``value`` with ``${var}`` references in its strings replaced (``vars`` itself excepted)."""
+    if isinstance(value, dict):
+        return {
+            k: v if (*path, k) == ("vars",) else _interpolate(v, (*path, k), variables, check) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_interpolate(item, (*path, index), variables, check) for index, item in enumerate(value)]
+    if isinstance(value, str) and "${" in value:
+
+        def lookup(name: str) -> Any:
+            if name not in variables:
+                raise KeyError(f"unknown variable {name!r}{did_you_mean(name, variables)}")
+            return variables[name]
+
+        return _substitute(value, lookup, lambda message: check.report(path, message))
+    return value
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any, default: str = "") -> str:
+    return value if isinstance(value, str) else default
+
+
+class _Builder:
+    """Builds the Plan from a (possibly invalid) document, reporting what the schema cannot say.
+
+    It never assumes the schema passed: anything of the wrong shape is skipped (the schema has
+    reported it), so that every other problem is still found in the same pass.
+    """
+
+    def __init__(self, check: IssueCollector) -> None:
+        self.check = check
+        self.refs: list[tuple[ProcessorRef, KeyPath, KeyPath]] = []  # (ref, name path, item path)
+        self.gates: list[tuple[GateRef, KeyPath, KeyPath]] = []  # (gate, item path, name path)
+        self.calendars: list[tuple[str, KeyPath]] = []
+        self.phase_lines: dict[str, int] = {}  # phase name -> line of its first definition
+
+    def plan(self, path: Path, data: dict[str, Any], variables: dict[str, Any], registry: RegistryLike | None) -> Plan:
+        raw_dates = data.get("dates")
+        dates = self.date_spec(raw_dates, ("dates",))
+        if isinstance(raw_dates, dict) and "dates" not in raw_dates:
+            missing = [key for key in ("start", "end") if key not in raw_dates]
+            if len(missing) == 2:
+                self.check.report(("dates",), "missing required keys 'start' and 'end' (or a list under 'dates')")
+            elif missing:
+                self.check.report(("dates",), f"missing required key {missing[0]!r}")
+        self.check_order(dates, ("dates",))
+        phases = tuple(
+            self.phase(raw, ("phases", index), dates)
+            for index, raw in enumerate(_list(data.get("phases")))
+            if isinstance(raw, dict)
+        )
+        self.check_names()
+        name = _text(data.get("name"))
+        defaults, breaker = (
+            _mapping(data.get("defaults")),
+            _mapping(_mapping(data.get("defaults")).get("circuit_breaker")),
+        )
+        backoff = defaults.get("retry_backoff_s")
+        plan = Plan(
+            path=path,
+            name=name,
+            description=_text(data.get("description")),
+            dates=dates,
+            mode=_text(data.get("mode"), "backfill"),
+            warehouse=_jsonable(data["warehouse"])
+            if isinstance(data.get("warehouse"), dict)
+            else {"type": "duckdb", "path": f".bfplan/{name}.duckdb"},
+            plugins=_resolve_plugins(path, data.get("plugins")),
+            vars=variables,
+            params=dict(_mapping(data.get("params"))),
+            defaults=Defaults(
+                retries=_pick(defaults.get("retries"), 2),
+                batch_days=_pick(defaults.get("batch_days"), 7),
+                jobs=_pick(defaults.get("jobs"), 2),
+                retry_backoff_s=float(backoff)
+                if isinstance(backoff, int | float) and not isinstance(backoff, bool)
+                else 0.5,
+                circuit_breaker_max_failures=_pick(breaker.get("max_failures"), 3),
+            ),
+            phases=phases,
+            notify=tuple(item for item in _list(data.get("notify")) if isinstance(item, dict)),
+            marks={},
+        )
+        if registry is not None:
+            self.check_registry(registry, plan, data)
+        return plan
+
+    def date(self, value: Any, path: KeyPath) -> date | None:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        if isinstance(value, str) and _DATE.fullmatch(value):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                self.check.report(path, f"invalid date {value!r} (not a real calendar date)")
+        return None
+
+    def date_spec(self, raw: Any, path: KeyPath) -> DateSpec:
+        raw = _mapping(raw)
+        if "dates" in raw and ("start" in raw or "end" in raw):
+            self.check.report(
+                path, "give either start and end, or a list of dates, not both", at=(*path, "dates"), key=True
+            )
+        listed = [self.date(value, (*path, "dates", index)) for index, value in enumerate(_list(raw.get("dates")))]
+        calendar = raw.get("calendar") if isinstance(raw.get("calendar"), str) else None
+        if calendar is not None:
+            self.calendars.append((calendar, (*path, "calendar")))
+        return DateSpec(
+            self.date(raw.get("start"), (*path, "start")),
+            self.date(raw.get("end"), (*path, "end")),
+            tuple(d for d in listed if d) if "dates" in raw else None,
+            calendar,
+        )
+
+    def check_order(self, spec: DateSpec, path: KeyPath) -> None:
+        if spec.start is not None and spec.end is not None and spec.start > spec.end:
+            self.check.report(path, f"start {spec.start} is after end {spec.end}")
+
+    def phase(self, raw: dict[str, Any], path: KeyPath, plan_dates: DateSpec) -> Phase:
+        override = _mapping(raw.get("dates"))
+        spec = self.date_spec(override, (*path, "dates"))
+        calendar = spec.calendar or plan_dates.calendar
+        # A phase's own dates replace the plan's; a lone start (or end) keeps the plan's other bound.
+        if "dates" in override:
+            dates = DateSpec(None, None, spec.dates, calendar)
+        elif "start" in override or "end" in override:
+            low, high = plan_dates.start, plan_dates.end
+            if plan_dates.dates:
+                low, high = min(plan_dates.dates), max(plan_dates.dates)
+            dates = DateSpec(spec.start or low, spec.end or high, None, calendar)
+            if spec.start or spec.end:  # an invalid override date is reported already
+                self.check_order(dates, (*path, "dates"))
+        else:
+            dates = replace(plan_dates, calendar=calendar)
+        name = _text(raw.get("name"))
+        if name in self.phase_lines:
+            first = self.phase_lines[name]
+            self.check.report((*path, "name"), f"duplicate phase {name!r} (first at line {first})")
+        elif name:
+            self.phase_lines[name] = self.check.mark((*path, "name")).line
+        gates = _mapping(raw.get("gates"))
+        processors = (
+            self.processor(item, (*path, "processors", index))
+            for index, item in enumerate(_list(raw.get("processors")))
+        )
+        return Phase(
+            name=name,
+            processors=tuple(ref for ref in processors if ref),
+            gates_before=self.gate_list(gates.get("before"), (*path, "gates", "before")),
+            gates_after=self.gate_list(gates.get("after"), (*path, "gates", "after")),
+            dates=dates,
+            mark=self.check.mark(path),
+        )
+
+    def processor(self, item: Any, path: KeyPath) -> ProcessorRef | None:
+        raw, name_path = ({"name": item}, path) if isinstance(item, str) else (_mapping(item), (*path, "name"))
+        if not isinstance(raw.get("name"), str):
+            return None
+        ref = ProcessorRef(
+            name=raw["name"],
+            depends_on=tuple(d for d in _list(raw.get("depends_on")) if isinstance(d, str)),
+            params=dict(_mapping(raw.get("params"))),
+            batch_days=_int(raw.get("batch_days")),
+            retries=_int(raw.get("retries")),
+            max_concurrency=_int(raw.get("max_concurrency")),
+            gates_after=self.gate_list(_mapping(raw.get("gates")).get("after"), (*path, "gates", "after")),
+            mark=self.check.mark(name_path),
+        )
+        self.refs.append((ref, name_path, path))
+        return ref
+
+    def gate_list(self, raw: Any, path: KeyPath) -> tuple[GateRef, ...]:
+        gates = []
+        for index, item in enumerate(_list(raw)):
+            item_path = (*path, index)
+            if isinstance(item, str):
+                name, options, name_path = item, {}, item_path
+            elif isinstance(item, dict) and len(item) == 1:
+                name, options = next(iter(item.items()))
+                name_path = (*item_path, name)
+            else:
+                continue
+            options = dict(_mapping(options))
+            severity = options.pop("severity", "block")
+            gate = GateRef(
+                name,
+                options,
+                severity if severity in _SEVERITIES else "block",
+                self.check.mark(name_path, key=name_path != item_path),
+            )
+            self.gates.append((gate, item_path, name_path))
+            gates.append(gate)
+        return tuple(gates)
+
+    def check_names(self) -> None:
+        """Duplicate processors; ``depends_on`` naming no processor of the plan."""
+        first: dict[str, int] = {}
+        for ref, name_path, _ in self.refs:
+            if ref.name in first:
+                self.check.report(name_path, f"duplicate processor {ref.name!r} (first at line {first[ref.name]})")
+            first.setdefault(ref.name, ref.mark.line)
+        for ref, _, item_path in self.refs:
+            for index, target in enumerate(ref.depends_on):
+                where = (*item_path, "depends_on", index)
+                if target == ref.name:
+                    self.check.report(where, f"processor {ref.name!r} depends on itself")
+                elif target not in first and IDENTIFIER.fullmatch(target):
+                    self.check.report(where, f"{target!r} is not a processor in this plan{did_you_mean(target, first)}")
+
+    def unknown(
+        self, kind: str, name: str, known: Mapping[str, Any], path: KeyPath, at: KeyPath, key: bool = False
+    ) -> bool:
+        if name in known or not IDENTIFIER.fullmatch(name):  # a bad name is already reported
+            return False
+        self.check.report(path, f"unknown {kind} {name!r}{did_you_mean(name, known)}", at=at, key=key)
+        return True
+
+    def check_registry(self, registry: RegistryLike, plan: Plan, data: dict[str, Any]) -> None:
+        for ref, name_path, item_path in self.refs:
+            if (
+                self.unknown("processor", ref.name, registry.processors, name_path, name_path)
+                or ref.name not in registry.processors
+            ):
+                continue
+            schema = getattr(registry.processors[ref.name], "params_schema", None)
+            if schema:
+                self.check_params(ref, schema, item_path, plan.params)
+        for gate, item_path, name_path in self.gates:
+            if (
+                self.unknown("gate", gate.name, registry.gates, item_path, name_path, name_path != item_path)
+                or gate.name not in registry.gates
+            ):
+                continue
+            schema = getattr(registry.gates[gate.name], "options_schema", None)
+            if schema:
+                self.check.schema(_jsonable(dict(gate.options)), schema, name_path, f"gate {gate.name!r}")
+        for calendar, path in self.calendars:
+            self.unknown("calendar", calendar, registry.calendars, path, path)
+        kind = _mapping(data.get("warehouse")).get("type")
+        if isinstance(kind, str) and kind not in registry.warehouses:
+            names = registry.warehouses
+            self.check.report(("warehouse", "type"), f"unknown warehouse type {kind!r}{did_you_mean(kind, names)}")
+
+    def check_params(
+        self, ref: ProcessorRef, schema: Mapping[str, Any], item_path: KeyPath, shared: Mapping[str, Any]
+    ) -> None:
+        """A processor's params against its schema; a required param may come from the plan-wide params."""
+        lenient = {key: value for key, value in schema.items() if key != "required"}
+        owner = f"processor {ref.name!r}"
+        self.check.schema(_jsonable(dict(ref.params)), lenient, (*item_path, "params"), owner)
+        known = schema.get("properties", {})
+        self.check.schema(_jsonable({k: v for k, v in shared.items() if k in known}), lenient, ("params",), owner)
+        for key in schema.get("required", []):
+            if key not in ref.params and key not in shared:
+                self.check.report(item_path, f"missing required param {key!r} for processor {ref.name!r}")
+
+
+def _pick(value: Any, default: int) -> int:
+    number = _int(value)
+    return default if number is None else number
+
+
+def _read(path: Path, file: str) -> MarkedDocument:
+    try:
+        return load_marked(decode(path.read_bytes()))
+    except OSError as exc:
+        raise PlanError([PlanIssue(file, 1, 1, "", f"cannot read the plan: {exc.strerror or exc}")]) from exc
+    except DocumentError as exc:
+        raise PlanError([PlanIssue(file, exc.mark.line, exc.mark.col, "", exc.message)]) from exc
+
+
+def _resolve_plugins(path: Path, plugins: Any) -> tuple[Path, ...]:
+    base = path.absolute().parent
+    items = plugins if isinstance(plugins, list) else []
+    return tuple((base / Path(p).expanduser()).resolve() for p in items if isinstance(p, str) and p)
+
+
+def read_plugin_paths(path: Path, *, overrides: Mapping[str, str] | None = None) -> tuple[Path, ...]:
+    """The plan's ``plugins:`` resolved against its directory, or ``()`` if the plan is unreadable.
+
+    A cheap first pass, so that plugins can be loaded before ``load_plan`` checks names against
+    them; ``load_plan`` reports whatever is wrong with the file.
+    """
+    path = Path(path)
+    try:
+        doc = load_marked(decode(path.read_bytes()))
+    except (OSError, DocumentError):
+        return ()
+    if not isinstance(doc.data, dict):
+        return ()
+    check = IssueCollector(str(path), doc, _PATTERNS)
+    variables = _variables(doc.data, dict(overrides or {}), check)
+    return _resolve_plugins(path, _interpolate(doc.data.get("plugins"), ("plugins",), variables, check))
+
+
+def load_plan(path: Path, *, registry: RegistryLike | None = None, overrides: Mapping[str, str] | None = None) -> Plan:
+    """Load and check the plan at ``path``; raise ``PlanError`` carrying every issue found.
+
+    ``overrides`` are ``--var NAME=VALUE`` pairs; a value takes the type of the plan's own value
+    for that variable. With a ``registry``, processor, gate, calendar and warehouse names are
+    checked against it, as are gate options and processor params against their schemas.
+    """
+    path = Path(path)
+    file = str(path)
+    doc = _read(path, file)
+    check = IssueCollector(file, doc, _PATTERNS)
+    if not isinstance(doc.data, dict):
+        if not check.issues:
+            got = (
+                "the plan is empty"
+                if doc.data is None
+                else (f"the plan must be a mapping (name: ..., dates: ..., phases: ...), got {describe(doc.data)}")
+            )
+            check.report((), got)
+        raise PlanError(check.issues)
+    variables = _variables(doc.data, dict(overrides or {}), check)
+    data = _interpolate(doc.data, (), variables, check)
+    check.schema(_jsonable(data), plan_schema(), ())
+    plan = _Builder(check).plan(path, data, variables, registry)
+    if check.issues:
+        raise PlanError(check.issues)
+    return replace(plan, marks={format_path(p): m for p, m in doc.marks.items()})

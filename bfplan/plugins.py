@@ -1,0 +1,165 @@
+"""Plugin manager and the registry of processors, gates, warehouses and calendars.
+
+Loading order (as tox does it): the hook specs; installed distributions' ``bfplan`` entry
+points unless ``BFPLAN_DISABLE_PLUGIN_AUTOLOAD=1``; the plan's ``plugins:`` paths (a package
+directory or a ``.py`` file); bfplan's built-ins; then ``check_pending()``, which rejects a
+``bfplan_*`` function that matches no hook (a typo in a plugin). The registry is built once
+from the provider hooks, attributing every name to the plugin that provided it, so two
+plugins claiming one name is an error naming both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from bfplan import hookspecs
+from bfplan.errors import PluginError
+
+ENTRY_POINT_GROUP = "bfplan"
+DISABLE_AUTOLOAD_ENV = "BFPLAN_DISABLE_PLUGIN_AUTOLOAD"
+KINDS = ("processors", "gates", "warehouses", "calendars")
+
+
+@dataclass
+class Registry:
+    """Everything the plugins provide, by name, with where each came from."""
+
+    pm: pluggy.PluginManager
+    processors: dict[str, Any] = field(default_factory=dict)
+    gates: dict[str, Any] = field(default_factory=dict)
+    warehouses: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    calendars: dict[str, Callable[..., Iterable[Any]]] = field(default_factory=dict)
+    sources: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def source(self, kind: str, name: str) -> str:
+        """Where ``name`` of ``kind`` came from (a distribution, a file, or ``builtin``)."""
+        return self.sources.get((kind, name), "?")
+
+    def as_dict(self) -> dict[str, list[dict[str, str]]]:
+        """``bfplan plugins --json``: every registered name with its source."""
+        out: dict[str, list[dict[str, str]]] = {}
+        for kind in KINDS:
+            items = getattr(self, kind)
+            out[kind] = [
+                {"name": n, "source": self.source(kind, n), **_describe(kind, items[n])}
+                for n in sorted(items)
+            ]
+        return out
+
+
+def _describe(kind: str, obj: Any) -> dict[str, str]:
+    if kind == "processors":
+        return {"table": obj.table, "description": obj.description}
+    if kind == "gates":
+        return {"description": getattr(obj, "description", "")}
+    return {}
+
+
+def _module_name_for(path: Path) -> str:
+    # A stable, collision-free module name per plugin path, so two plans' "plugins/nba"
+    # directories in different repositories never share one sys.modules entry.
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
+    stem = path.stem if path.is_file() else path.name
+    safe = "".join(c if c.isalnum() else "_" for c in stem)
+    return f"bfplan_local_{safe}_{digest}"
+
+
+def import_path(path: Path) -> ModuleType:
+    """Import a plugin from a package directory (with ``__init__.py``) or a ``.py`` file."""
+    path = path.resolve()
+    name = _module_name_for(path)
+    if name in sys.modules:
+        return sys.modules[name]
+    if path.is_dir():
+        init = path / "__init__.py"
+        if not init.is_file():
+            raise PluginError(f"plugin path {path} is a directory without __init__.py")
+        spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(path)])
+    elif path.suffix == ".py" and path.is_file():
+        spec = importlib.util.spec_from_file_location(name, path)
+    else:
+        raise PluginError(f"plugin path {path} does not exist (expected a package directory or a .py file)")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        raise PluginError(f"plugin {path} failed to import: {type(exc).__name__}: {exc}") from exc
+    return module
+
+
+def get_plugin_manager(
+    plugin_paths: Iterable[Path] = (), *, autoload: bool | None = None
+) -> tuple[pluggy.PluginManager, dict[str, str]]:
+    """Build the plugin manager in the documented order; return it and plugin name → source."""
+    pm = pluggy.PluginManager("bfplan")
+    pm.add_hookspecs(hookspecs)
+    sources: dict[str, str] = {}
+    if autoload is None:
+        autoload = os.environ.get(DISABLE_AUTOLOAD_ENV, "") not in ("1", "true", "yes")
+    if autoload:
+        try:
+            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        except Exception as exc:
+            raise PluginError(f"an installed bfplan plugin failed to load: {type(exc).__name__}: {exc}") from exc
+        for plugin, dist in pm.list_plugin_distinfo():
+            sources[pm.get_name(plugin) or repr(plugin)] = f"{dist.project_name} {dist.version}"
+    for path in plugin_paths:
+        module = import_path(Path(path))
+        name = f"path:{Path(path).resolve()}"
+        if pm.get_plugin(name) is None:
+            pm.register(module, name=name)
+        sources[name] = str(path)
+    from bfplan import builtin
+
+    pm.register(builtin, name="bfplan.builtin")
+    sources["bfplan.builtin"] = "builtin"
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"invalid plugin: {exc}") from exc
+    return pm, sources
+
+
+def build_registry(pm: pluggy.PluginManager, sources: Mapping[str, str]) -> Registry:
+    """Call each provider hook once per plugin and index the results by name."""
+    reg = Registry(pm)
+    for kind in KINDS:
+        caller = getattr(pm.hook, f"bfplan_{kind}")
+        table: dict[str, Any] = getattr(reg, kind)
+        # get_hookimpls() is in call order (last registered first): reverse it, so that
+        # the error for a duplicate names the earlier-loaded plugin as the first claimant.
+        for impl in reversed(caller.get_hookimpls()):
+            src = sources.get(impl.plugin_name, impl.plugin_name)
+            try:
+                provided = impl.function()
+            except Exception as exc:
+                raise PluginError(f"plugin {src}: bfplan_{kind}() raised {type(exc).__name__}: {exc}") from exc
+            items = provided.items() if isinstance(provided, Mapping) else ((o.name, o) for o in provided or ())
+            for name, obj in items:
+                if name in table:
+                    first = reg.sources[(kind, name)]
+                    raise PluginError(
+                        f"{kind[:-1]} {name!r} is provided by two plugins: {first} and {src}"
+                    )
+                table[name] = obj
+                reg.sources[(kind, name)] = src
+    return reg
+
+
+def load_registry(plugin_paths: Iterable[Path] = (), *, autoload: bool | None = None) -> Registry:
+    """The one-call form: plugin manager plus registry."""
+    pm, sources = get_plugin_manager(plugin_paths, autoload=autoload)
+    return build_registry(pm, sources)

@@ -1,0 +1,273 @@
+"""Processors: plugins that (re)compute one output table for a set of partitions, idempotently.
+
+A processor computes; the warehouse writes. ``run(ctx)`` is handed a :class:`ProcessorContext`
+holding the batch of dates and a transaction; everything it writes through the context
+commits together with the ledger's "done" marks for those partitions, or not at all.
+
+:class:`SqlProcessor` covers the common case: one BigQuery Standard SQL ``SELECT`` over the
+batch (``@dates``, ``@start_date``, ``@end_date`` and the plan's params are bound), whose rows
+become the partitions. When it declares a ``failures_table``, rows with a non-NULL
+``failure_category`` are per-entity failures: they go to that table instead, with the
+failure fields of :data:`FAILURE_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bfplan.warehouse.base import check_identifier, split_table
+
+if TYPE_CHECKING:
+    from bfplan.warehouse.base import Transaction, Warehouse
+
+#: Failure categories every processor may report. Only PROCESSING_ERROR means a bug.
+FAILURE_CATEGORIES = (
+    "INSUFFICIENT_DATA",
+    "INCOMPLETE_DATA",
+    "MISSING_DEPENDENCY",
+    "NO_SHOT_ZONE",
+    "CIRCUIT_BREAKER_ACTIVE",
+    "PROCESSING_ERROR",
+)
+
+#: Columns of a failures table (the seed's enhanced failure tracking), in BigQuery types.
+#: Output rows of a SqlProcessor may carry the ``failure_*``-only columns; they are dropped
+#: from the output table. expected/actual game counts are kept in both.
+FAILURE_COLUMNS: dict[str, str] = {
+    "processor_name": "STRING",
+    "run_id": "STRING",
+    "analysis_date": "DATE",
+    "entity_id": "STRING",
+    "failure_category": "STRING",
+    "failure_reason": "STRING",
+    "can_retry": "BOOL",
+    "failure_type": "STRING",
+    "is_correctable": "BOOL",
+    "expected_game_count": "INT64",
+    "actual_game_count": "INT64",
+    "missing_game_dates": "STRING",
+    "raw_data_checked": "BOOL",
+    "resolution_status": "STRING",
+    "resolved_at": "TIMESTAMP",
+    "created_at": "TIMESTAMP",
+}
+
+#: Columns that only describe a failure; a SqlProcessor drops them from its output rows.
+FAILURE_ONLY_COLUMNS = (
+    "failure_category",
+    "failure_reason",
+    "can_retry",
+    "failure_type",
+    "is_correctable",
+    "missing_game_dates",
+    "raw_data_checked",
+)
+
+#: What a critical field must be to count as valid (contamination checks, gaps).
+CRITICAL_RULES = ("not_null", "positive")
+
+
+@dataclass
+class ProcessorResult:
+    """What a run of one node produced."""
+
+    rows: dict[date, int] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+
+
+class ProcessorContext:
+    """Everything a processor may use while computing one batch of dates."""
+
+    def __init__(
+        self,
+        *,
+        processor: Processor,
+        dates: Sequence[date],
+        params: Mapping[str, Any],
+        run_id: str,
+        mode: str,
+        warehouse: Warehouse,
+        transaction: Transaction,
+    ) -> None:
+        self.processor = processor
+        self.dates = tuple(dates)
+        self.params = dict(params)
+        self.run_id = run_id
+        self.mode = mode
+        self.warehouse = warehouse
+        self.transaction = transaction
+        self.result = ProcessorResult()
+
+    @property
+    def standard_params(self) -> dict[str, Any]:
+        """The parameters every statement may use: the plan's params plus this batch's dates."""
+        return {
+            **self.params,
+            "dates": list(self.dates),
+            "start_date": self.dates[0],
+            "end_date": self.dates[-1],
+            "run_id": self.run_id,
+            "processor_name": self.processor.name,
+            "backfill_mode": self.mode == "backfill",
+        }
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Read from the warehouse (outside the write transaction)."""
+        return self.warehouse.query(sql, {**self.standard_params, **(params or {})})
+
+    def replace_partitions(self, select_sql: str, params: Mapping[str, Any] | None = None) -> dict[date, int]:
+        """Rewrite this batch's partitions of the processor's table from a query."""
+        p = self.processor
+        rows = self.transaction.replace_partitions(
+            p.table, p.partition_column, self.dates, select_sql,
+            {**self.standard_params, **(params or {})}, clustering=p.clustering,
+        )
+        self.result.rows = {d: rows.get(d, 0) for d in self.dates}
+        return self.result.rows
+
+    def replace_rows(self, columns: Mapping[str, str], rows: Sequence[Sequence[Any]]) -> dict[date, int]:
+        """Rewrite this batch's partitions of the processor's table from Python rows."""
+        p = self.processor
+        written = self.transaction.replace_partitions_rows(
+            p.table, p.partition_column, self.dates, columns, rows, clustering=p.clustering
+        )
+        self.result.rows = {d: written.get(d, 0) for d in self.dates}
+        return self.result.rows
+
+    def replace_failures(self, select_sql: str, params: Mapping[str, Any] | None = None) -> dict[date, int]:
+        """Rewrite this processor's failure rows for the batch from a query producing
+        :data:`FAILURE_COLUMNS` (missing ones are NULL)."""
+        p = self.processor
+        if not p.failures_table:
+            raise ValueError(f"processor {p.name!r} declares no failures_table")
+        written = self.transaction.replace_partitions(
+            p.failures_table, "analysis_date", self.dates, select_sql,
+            {**self.standard_params, **(params or {})}, scope={"processor_name": p.name},
+        )
+        self.result.failures = {}
+        return written
+
+
+@dataclass(frozen=True)
+class Processor:
+    """A plugin that computes one output table for a batch of partitions.
+
+    Subclass and implement :meth:`run`, or use :class:`SqlProcessor`.
+    """
+
+    name: str
+    table: str
+    partition_column: str
+    inputs: tuple[str, ...] = ()
+    entity_key: tuple[str, ...] = ()
+    critical_fields: Mapping[str, str] = field(default_factory=dict)
+    #: BigQuery SQL returning ``(partition_date DATE, entity_id STRING)`` for ``@dates``:
+    #: the entities expected in each partition (coverage, partial gaps). None: not tracked.
+    expected_entities_sql: str | None = None
+    #: where per-entity failures go (None: this processor reports none)
+    failures_table: str | None = None
+    #: how far back this processor reads its inputs, in days (None: season to date)
+    lookback_days: int | None = 0
+    clustering: tuple[str, ...] = ()
+    description: str = ""
+    #: JSON Schema for the processor's ``params`` in a plan
+    params_schema: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        check_identifier(self.name, "processor name")
+        split_table(self.table)
+        check_identifier(self.partition_column, "partition column")
+        for t in self.inputs:
+            split_table(t)
+        if self.failures_table:
+            split_table(self.failures_table)
+        for col, rule in self.critical_fields.items():
+            check_identifier(col, "critical field")
+            if rule not in CRITICAL_RULES:
+                raise ValueError(f"{self.name}: critical field {col}: rule must be one of {CRITICAL_RULES}")
+
+    @property
+    def entity_id_sql(self) -> str:
+        """SQL expression of the entity id over the output table's columns."""
+        if not self.entity_key:
+            return "'*'"
+        parts = [f"CAST({check_identifier(c)} AS STRING)" for c in self.entity_key]
+        return parts[0] if len(parts) == 1 else "CONCAT(" + ", '|', ".join(parts) + ")"
+
+    def run(self, ctx: ProcessorContext) -> ProcessorResult:
+        """Compute and write ``ctx.dates``. Must be idempotent: running twice gives the same table."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class SqlProcessor(Processor):
+    """A processor defined by one BigQuery Standard SQL ``SELECT`` (inline or a .sql file).
+
+    With a ``failures_table``, the query must also return :data:`FAILURE_ONLY_COLUMNS` and
+    ``expected_game_count`` / ``actual_game_count`` (NULL where they do not apply): rows
+    with a ``failure_category`` are failures, the others are the output.
+    """
+
+    sql: str = ""
+    sql_path: Path | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.sql and self.sql_path is None:
+            raise ValueError(f"SqlProcessor {self.name!r} needs sql or sql_path")
+
+    @property
+    def select_sql(self) -> str:
+        """The query text (read from ``sql_path`` on first use)."""
+        if self.sql:
+            return self.sql
+        assert self.sql_path is not None
+        text = self.sql_path.read_text(encoding="utf-8").strip().rstrip(";")
+        object.__setattr__(self, "sql", text)
+        return text
+
+    def run(self, ctx: ProcessorContext) -> ProcessorResult:
+        sql = self.select_sql
+        if not self.failures_table:
+            ctx.replace_partitions(sql)
+            return ctx.result
+        # One evaluation of the query feeds both the table and the failures: staged in a
+        # temporary table inside the transaction, then split on failure_category.
+        stage = f"__stage_{self.name}"
+        ctx.transaction.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {sql}", ctx.standard_params)
+        ctx.replace_partitions(
+            f"SELECT * EXCEPT ({', '.join(FAILURE_ONLY_COLUMNS)}) FROM {stage} WHERE failure_category IS NULL"
+        )
+        failures = ctx.transaction.replace_partitions(
+            self.failures_table, "analysis_date", ctx.dates,
+            self._failure_select(stage), ctx.standard_params, scope={"processor_name": self.name},
+        )
+        del failures
+        by_category = ctx.transaction.query(
+            f"SELECT failure_category, COUNT(*) AS n FROM {stage} "
+            "WHERE failure_category IS NOT NULL GROUP BY failure_category"
+        )
+        ctx.result.failures = {r["failure_category"]: r["n"] for r in by_category}
+        ctx.transaction.execute(f"DROP TABLE IF EXISTS {stage}")
+        return ctx.result
+
+    def _failure_select(self, stage: str) -> str:
+        cols = {
+            "processor_name": "@processor_name",
+            "run_id": "@run_id",
+            "analysis_date": f"CAST({self.partition_column} AS DATE)",
+            "entity_id": self.entity_id_sql,
+            "created_at": "CURRENT_TIMESTAMP()",
+            # a player who did not play will never have the games: nothing to resolve
+            "resolution_status": "IF(failure_type = 'PLAYER_DNP', 'PERMANENT', 'UNRESOLVED')",
+            "resolved_at": "CAST(NULL AS TIMESTAMP)",
+        }
+        exprs = []
+        for name, typ in FAILURE_COLUMNS.items():
+            expr = cols.get(name, name)
+            exprs.append(f"CAST({expr} AS {typ}) AS {name}")
+        return f"SELECT {', '.join(exprs)} FROM {stage} WHERE failure_category IS NOT NULL"

@@ -1,0 +1,76 @@
+"""Human output: the run summary, and the processor x date status grid."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from datetime import date
+from typing import Any
+
+import click
+
+from bfplan.ledger import Ledger
+
+SYMBOLS = {"done": ("#", "green"), "failed": ("F", "red"), "blocked": ("B", "yellow"),
+           "circuit_broken": ("C", "magenta"), "stale": ("S", "cyan"), "missing": (".", "white")}
+
+
+def print_run_summary(summary: Any, plan_path: str) -> None:
+    """What happened, in a few lines, with what to do next when something failed."""
+    p = summary.partitions
+    g = summary.gates
+    if p["done"] == 0 and p["failed"] == 0 and p["blocked"] == 0 and not summary.failures:
+        click.echo(f"nothing to do: all {p['skipped']} partition(s) are already done "
+                   f"(use --force to recompute, --from P to recompute P and downstream)")
+        return
+    click.echo(f"run {summary.run_id} {summary.status} in {summary.duration_s:.1f}s: "
+               f"{p['done']} partition(s) done ({summary.rows} rows), {p['skipped']} skipped (already done), "
+               f"{p['failed']} failed, {p['blocked']} blocked; gates: {g['passed']} passed, "
+               f"{g['warned']} warned, {g['failed']} failed")
+    if summary.entity_failures:
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(summary.entity_failures.items()))
+        click.echo(f"entity failures by category: {parts}"
+                   + ("  (PROCESSING_ERROR means a bug)" if "PROCESSING_ERROR" in summary.entity_failures else
+                      "  (all expected categories)"))
+    for f in summary.failures:
+        click.echo(f"  FAILED {f['node']}: {f['error']}", err=True)
+    for b in summary.blocked_by:
+        click.echo(f"  {b['node']} blocked {b['blocked_partitions']} downstream partition(s)", err=True)
+    if summary.failures:
+        click.echo(f"fix the cause, then run `bfplan run {plan_path}` again: done partitions are skipped, "
+                   "the failed and blocked ones run", err=True)
+
+
+def status_rows(session: Any, start: date | None, end: date | None) -> list[dict[str, Any]]:
+    """The latest ledger state of every partition of the plan's processors."""
+    names = [r.name for _, r in session.plan.processor_refs()]
+    ledger = Ledger(session.warehouse, session.plan.name)
+    state = ledger.current(names, start, end)
+    order = {n: i for i, n in enumerate(names)}
+    return [s.as_dict() for s in sorted(state.values(), key=lambda s: (order[s.processor], s.date))]
+
+
+def print_status_grid(rows: list[dict[str, Any]], plan: Any) -> None:
+    """Processor rows x date columns, one character per partition, coloured on a TTY."""
+    color = sys.stdout.isatty()
+    names = [r.name for _, r in plan.processor_refs()]
+    dates = sorted({r["date"] for r in rows})
+    if not dates:
+        click.echo("the ledger has no partitions for this plan yet (run `bfplan run` first)")
+        return
+    by = {(r["processor"], r["date"]): r["status"] for r in rows}
+    width = max(len(n) for n in names)
+    months = "".join("|" if d[8:10] == "01" else " " for d in dates)
+    click.echo(f"{'':<{width}}  {dates[0]} .. {dates[-1]}")
+    click.echo(f"{'':<{width}}  {months}")
+    counts: Counter[str] = Counter()
+    for n in names:
+        cells = []
+        for d in dates:
+            st = by.get((n, d), "missing")
+            counts[st] += 1
+            sym, col = SYMBOLS.get(st, ("?", "white"))
+            cells.append(click.style(sym, fg=col) if color else sym)
+        click.echo(f"{n:<{width}}  {''.join(cells)}")
+    legend = "  ".join(f"{SYMBOLS[k][0]} {k} ({counts.get(k, 0)})" for k in SYMBOLS if k != "stale")
+    click.echo(legend)

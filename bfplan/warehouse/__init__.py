@@ -1,0 +1,1 @@
+"""Warehouses: one adapter per engine behind :class:`bfplan.warehouse.base.Warehouse`."""

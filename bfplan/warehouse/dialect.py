@@ -1,0 +1,66 @@
+"""BigQuery Standard SQL → engine SQL, via sqlglot, cached per statement.
+
+Processors keep one SQL source (BigQuery's dialect, since production runs there); engines that
+speak another dialect get a transpiled copy. Named parameters (``@name``) stay parameters: we
+never paste a value into SQL.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+from bfplan.errors import WarehouseError
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A statement ready for one engine and the parameter names it binds."""
+
+    sql: str
+    params: tuple[str, ...]
+
+    def bind(self, values: dict[str, Any] | None) -> dict[str, Any]:
+        """Pick the values this statement uses; a missing one is an error, extras are ignored."""
+        values = values or {}
+        missing = [p for p in self.params if p not in values]
+        if missing:
+            names = ", ".join(f"@{m}" for m in missing)
+            raise WarehouseError(f"query parameter {names} has no value")
+        return {p: values[p] for p in self.params}
+
+
+def _parameter_names(tree: exp.Expression) -> tuple[str, ...]:
+    names: list[str] = []
+    for node in tree.find_all(exp.Parameter, exp.Placeholder):
+        name = node.name
+        if name and name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_sql(sql: str, target: str) -> Compiled:
+    """Transpile BigQuery SQL for ``target`` ("bigquery" returns it unchanged, parsed once)."""
+    try:
+        trees = [t for t in sqlglot.parse(sql, read="bigquery") if t is not None]
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        where = f" at line {first.get('line')}, col {first.get('col')}" if first else ""
+        raise WarehouseError(f"SQL does not parse as BigQuery SQL{where}: {first.get('description', exc)}") from exc
+    if len(trees) != 1:
+        raise WarehouseError(f"expected one SQL statement, got {len(trees)}")
+    tree = trees[0]
+    names = _parameter_names(tree)
+    if target == "bigquery":
+        return Compiled(sql, names)
+    try:
+        out = tree.sql(dialect=target, unsupported_level=sqlglot.ErrorLevel.RAISE)
+    except sqlglot.errors.UnsupportedError as exc:
+        raise WarehouseError(f"SQL cannot be transpiled to {target}: {exc}") from exc
+    return Compiled(out, names)

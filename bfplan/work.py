@@ -1,0 +1,187 @@
+"""What a run will do: per processor, the planned dates, those to compute and those skipped.
+
+Selection follows the CLI: ``--start/--end/--dates`` narrow the plan's dates, ``--only`` the
+processors, ``--from P`` takes P and every processor downstream of it (by table lineage and
+``depends_on``, across phases) and recomputes them even if done; ``--force`` recomputes
+everything selected; ``--rerun-failed`` takes only partitions that were attempted and are
+not done. Otherwise a partition already ``done`` in the ledger is skipped.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import networkx as nx
+
+from bfplan.dag import GateSpec, PhaseSpec, ProcSpec, batch_dates
+from bfplan.errors import UsageError
+from bfplan.ledger import DONE, PartitionState
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The CLI's narrowing of a plan."""
+
+    start: date | None = None
+    end: date | None = None
+    dates: tuple[date, ...] | None = None
+    only: tuple[str, ...] | None = None
+    from_: tuple[str, ...] | None = None
+    force: bool = False
+    rerun_failed: bool = False
+
+
+@dataclass
+class Work:
+    """The outcome of selection: phases ready for :func:`bfplan.dag.build_dag`."""
+
+    phases: list[PhaseSpec]
+    planned: dict[str, list[date]] = field(default_factory=dict)
+    todo: dict[str, list[date]] = field(default_factory=dict)
+    skipped: dict[str, list[date]] = field(default_factory=dict)
+    phase_dates: dict[str, list[date]] = field(default_factory=dict)
+
+    @property
+    def to_run(self) -> int:
+        return sum(len(v) for v in self.todo.values())
+
+    @property
+    def already_done(self) -> int:
+        return sum(len(v) for v in self.skipped.values())
+
+
+def expand_dates(spec: Any, registry: Any, plan: Any) -> list[date]:
+    """The dates of a DateSpec, through its calendar plugin when it names one."""
+    calendar = None
+    if spec.calendar:
+        fn = registry.calendars[spec.calendar]
+        calendar = functools.partial(fn, vars=dict(plan.vars), base_dir=plan.path.parent)
+    return spec.expand(calendar)
+
+
+def processor_graph(plan: Any, registry: Any) -> nx.DiGraph:
+    """Processor-level lineage across the whole plan: producer → consumer."""
+    g = nx.DiGraph()
+    refs = plan.processor_refs()
+    producers = {registry.processors[r.name].table: r.name for _, r in refs}
+    for _, r in refs:
+        g.add_node(r.name)
+        for t in registry.processors[r.name].inputs:
+            if t in producers and producers[t] != r.name:
+                g.add_edge(producers[t], r.name)
+        for d in r.depends_on:
+            g.add_edge(d, r.name)
+    return g
+
+
+def _affected(plan: Any, registry: Any, graph: nx.DiGraph, seeds: Sequence[str],
+              planned: Mapping[str, list[date]]) -> dict[str, set[date]]:
+    """Dates to recompute downstream of ``seeds``: a consumer's date is affected when it
+    reads (within its lookback) an affected date of a producer."""
+    affected: dict[str, set[date]] = {s: set(planned.get(s, ())) for s in seeds}
+    order = [n for n in nx.topological_sort(graph) if n not in seeds]
+    for name in order:
+        ups = [u for u in graph.predecessors(name) if affected.get(u)]
+        if not ups:
+            continue
+        lookback = registry.processors[name].lookback_days
+        hit: set[date] = set()
+        for d in planned.get(name, ()):
+            for u in ups:
+                if any(a <= d and (lookback is None or d - a <= timedelta(days=lookback)) for a in affected[u]):
+                    hit.add(d)
+                    break
+        if hit:
+            affected[name] = hit
+    return affected
+
+
+def plan_work(plan: Any, registry: Any, state: Mapping[tuple[str, date], PartitionState],
+              sel: Selection) -> Work:
+    """Decide what runs. Raises UsageError for a selection that matches nothing."""
+    names = [r.name for _, r in plan.processor_refs()]
+    for opt, given in (("--only", sel.only), ("--from", sel.from_)):
+        for n in given or ():
+            if n not in names:
+                raise UsageError(f"{opt}: '{n}' is not a processor of this plan ({', '.join(names)})")
+    planned: dict[str, list[date]] = {}
+    phase_dates: dict[str, list[date]] = {}
+    for phase in plan.phases:
+        dates = expand_dates(phase.dates, registry, plan)
+        if sel.dates is not None:
+            dates = [d for d in dates if d in set(sel.dates)]
+        if sel.start is not None:
+            dates = [d for d in dates if d >= sel.start]
+        if sel.end is not None:
+            dates = [d for d in dates if d <= sel.end]
+        phase_dates[phase.name] = dates
+        for ref in phase.processors:
+            planned[ref.name] = dates
+    if not any(planned.values()):
+        raise UsageError("no planned dates match the selection (check --start/--end/--dates against the plan)")
+
+    selected = set(names)
+    forced: dict[str, set[date]] = {}
+    if sel.only:
+        selected = set(sel.only)
+    if sel.from_:
+        graph = processor_graph(plan, registry)
+        forced = _affected(plan, registry, graph, sel.from_, planned)
+        selected &= set(forced)
+    todo: dict[str, list[date]] = {}
+    skipped: dict[str, list[date]] = {}
+    for name in names:
+        todo[name], skipped[name] = [], []
+        if name not in selected:
+            continue
+        for d in planned[name]:
+            st = state.get((name, d))
+            if sel.force or d in forced.get(name, ()):
+                todo[name].append(d)
+            elif sel.rerun_failed:
+                if st is not None and st.status != DONE:
+                    todo[name].append(d)
+            elif st is not None and st.status == DONE:
+                skipped[name].append(d)
+            else:
+                todo[name].append(d)
+
+    phases = _phase_specs(plan, registry, todo)
+    return Work(phases, planned, todo, skipped, phase_dates)
+
+
+def _gate_specs(refs: Sequence[Any], stage: str, processors: tuple[str, ...], k: int,
+                path: str) -> tuple[GateSpec, ...]:
+    return tuple(
+        GateSpec(g.name, stage, g.severity, g.options, processors, k, f"{path}[{i}]")
+        for i, g in enumerate(refs)
+    )
+
+
+def _phase_specs(plan: Any, registry: Any, todo: Mapping[str, list[date]]) -> list[PhaseSpec]:
+    # Gates guard work: a phase's gates run only when it or a later phase has something to do
+    # (a fully done plan re-checks nothing; a resumed one re-checks what it now stands on).
+    has_work = [any(todo[r.name] for r in ph.processors) for ph in plan.phases]
+    later_work = [any(has_work[k:]) for k in range(len(has_work))]
+    specs = []
+    for k, ph in enumerate(plan.phases):
+        procs = []
+        for j, ref in enumerate(ph.processors):
+            p = registry.processors[ref.name]
+            where = f"phases[{k}].processors[{j}]"
+            batch = ref.batch_days or plan.defaults.batch_days
+            gates = _gate_specs(ref.gates_after, f"after processor {ref.name}", (ref.name,), k,
+                                f"{where}.gates.after") if todo[ref.name] else ()
+            procs.append(ProcSpec(ref.name, k, p.table, tuple(p.inputs), tuple(ref.depends_on),
+                                  tuple(batch_dates(todo[ref.name], batch)), gates, where))
+        names = tuple(r.name for r in ph.processors)
+        before = _gate_specs(ph.gates_before, f"before phase {ph.name}", names, k,
+                             f"phases[{k}].gates.before") if has_work[k] else ()
+        after = _gate_specs(ph.gates_after, f"after phase {ph.name}", names, k,
+                            f"phases[{k}].gates.after") if later_work[k] else ()
+        specs.append(PhaseSpec(ph.name, tuple(procs), before, after))
+    return specs

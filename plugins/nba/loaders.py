@@ -1,0 +1,112 @@
+"""Phase 2: load the (synthetic) scraped raw files of each date into ``nba_raw`` tables.
+
+One generic :class:`RawFileLoader` serves every source: it reads
+``<bucket>/raw/<source>/<YYYY-MM-DD>/*.json`` for the batch's dates and rewrites those
+``game_date`` partitions. Column names and types are the contract in ``RAW_FORMAT.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bfplan.processors import Processor, ProcessorContext, ProcessorResult
+
+_COMMON = {"game_date": "DATE"}
+_BOX = {c: "INT64" for c in ("points", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "reb",
+                              "ast", "stl", "blk", "tov", "pf")}
+
+#: source directory -> (table, columns in BigQuery types), from RAW_FORMAT.md
+RAW_TABLES: dict[str, tuple[str, dict[str, str]]] = {
+    "nbac_schedule": ("nba_raw.nbac_schedule", {
+        **_COMMON, "game_id": "STRING", "season_year": "INT64", "home_team_abbr": "STRING",
+        "away_team_abbr": "STRING", "game_status": "INT64", "is_playoffs": "BOOL", "arena": "STRING"}),
+    "nbac_gamebook": ("nba_raw.nbac_gamebook_player_stats", {
+        **_COMMON, "game_id": "STRING", "season_year": "INT64", "player_lookup": "STRING",
+        "player_name": "STRING", "universal_player_id": "STRING", "team_abbr": "STRING",
+        "opponent_team_abbr": "STRING", "is_home": "BOOL", "player_status": "STRING", "dnp_reason": "STRING",
+        "starter": "BOOL", "minutes": "FLOAT64", **_BOX, "plus_minus": "INT64"}),
+    "nbac_team_boxscore": ("nba_raw.nbac_team_boxscore", {
+        **_COMMON, "game_id": "STRING", "season_year": "INT64", "team_abbr": "STRING",
+        "opponent_team_abbr": "STRING", "is_home": "BOOL", **_BOX, "minutes": "INT64"}),
+    "bigdataball_pbp": ("nba_raw.bigdataball_shot_events", {
+        **_COMMON, "game_id": "STRING", "event_id": "INT64", "period": "INT64", "player_lookup": "STRING",
+        "team_abbr": "STRING", "shot_distance_ft": "FLOAT64", "shot_value": "INT64", "made": "BOOL",
+        "assisted": "BOOL", "blocked_by_lookup": "STRING"}),
+    "odds_api_props": ("nba_raw.odds_api_player_points_props", {
+        **_COMMON, "game_id": "STRING", "player_lookup": "STRING", "team_abbr": "STRING",
+        "points_line": "FLOAT64", "bookmaker": "STRING"}),
+    "nbac_injury_report": ("nba_raw.nbac_injury_report", {
+        **_COMMON, "team_abbr": "STRING", "player_lookup": "STRING", "injury_status": "STRING",
+        "reason": "STRING"}),
+    "nbac_rosters": ("nba_raw.nbac_rosters", {
+        **_COMMON, "team_abbr": "STRING", "player_lookup": "STRING", "player_name": "STRING",
+        "universal_player_id": "STRING", "position": "STRING", "birth_date": "DATE", "jersey_number": "INT64"}),
+}
+
+#: short processor names for each source, as plans use them
+LOADER_NAMES = {
+    "nbac_schedule": "raw_schedule",
+    "nbac_gamebook": "raw_gamebook",
+    "nbac_team_boxscore": "raw_team_boxscore",
+    "bigdataball_pbp": "raw_shot_events",
+    "odds_api_props": "raw_props",
+    "nbac_injury_report": "raw_injuries",
+    "nbac_rosters": "raw_rosters",
+}
+
+
+def bucket_path(params: dict[str, Any]) -> Path:
+    """The bucket root from the plan's ``bucket`` var, relative to the plan's directory."""
+    bucket = Path(str(params.get("bucket", "data/bucket")))
+    if not bucket.is_absolute():
+        bucket = Path(str(params.get("plan_dir", "."))) / bucket
+    return bucket
+
+
+def _convert(value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if kind == "DATE" and isinstance(value, str):
+        return date.fromisoformat(value)
+    return value
+
+
+@dataclass(frozen=True)
+class RawFileLoader(Processor):
+    """Loads one raw source's JSON files into its ``nba_raw`` table, one game_date at a time."""
+
+    source: str = ""
+    columns: dict[str, str] = field(default_factory=dict)
+
+    def files(self, bucket: Path, day: date) -> list[Path]:
+        """The source's files for one date, in a stable order."""
+        return sorted((bucket / "raw" / self.source / day.isoformat()).glob("*.json"))
+
+    def run(self, ctx: ProcessorContext) -> ProcessorResult:
+        bucket = bucket_path(ctx.params)
+        names = list(self.columns)
+        rows: list[tuple[Any, ...]] = []
+        for day in ctx.dates:
+            for path in self.files(bucket, day):
+                doc = json.loads(path.read_text(encoding="utf-8"))
+                for raw in doc.get("rows", ()):
+                    raw = {**raw, "game_date": day}
+                    rows.append(tuple(_convert(raw.get(n), self.columns[n]) for n in names))
+        ctx.replace_rows(self.columns, rows)
+        return ctx.result
+
+
+def raw_loaders() -> list[RawFileLoader]:
+    """One loader per raw source."""
+    return [
+        RawFileLoader(
+            name=LOADER_NAMES[source], table=table, partition_column="game_date", source=source,
+            columns=columns, clustering=("game_id",) if "game_id" in columns else (),
+            description=f"Phase 2: load raw/{source}/<date>/*.json into {table}",
+        )
+        for source, (table, columns) in RAW_TABLES.items()
+    ]

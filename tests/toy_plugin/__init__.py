@@ -1,0 +1,99 @@
+"""A tiny plugin for the engine tests: a source, two consumers, and processors that misbehave."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from bfplan import hookimpl
+from bfplan.errors import WarehouseError
+from bfplan.processors import Processor, ProcessorContext, ProcessorResult, SqlProcessor
+
+SRC = """
+SELECT d AS day, n AS k, CAST(n * 10 + EXTRACT(DAY FROM d) AS INT64) AS v
+FROM UNNEST(@dates) AS d CROSS JOIN UNNEST(GENERATE_ARRAY(1, 3)) AS n
+"""
+DBL = "SELECT day, k, CAST(v * 2 AS INT64) AS v FROM toy.src WHERE day IN UNNEST(@dates)"
+SIDE = "SELECT day, CAST(SUM(v) AS INT64) AS total FROM toy.src WHERE day IN UNNEST(@dates) GROUP BY day"
+CUM = """
+SELECT d AS day, CAST((SELECT SUM(v) FROM toy.dbl WHERE dbl.day <= d) AS INT64) AS running
+FROM UNNEST(@dates) AS d
+"""
+
+#: attempts per (processor, first date) — lets tests see retries
+ATTEMPTS: Counter[tuple[str, date]] = Counter()
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Flaky(Processor):
+    """Writes like ``side`` but raises for the dates in ``params['fail_on']``."""
+
+    def run(self, ctx: ProcessorContext) -> ProcessorResult:
+        bad = {date.fromisoformat(str(d)) for d in ctx.params.get("fail_on", [])}
+        if bad & set(ctx.dates):
+            raise RuntimeError(f"flaky failed on {sorted(bad & set(ctx.dates))}")
+        ctx.replace_partitions("SELECT day, CAST(COUNT(*) AS INT64) AS n FROM toy.src "
+                               "WHERE day IN UNNEST(@dates) GROUP BY day")
+        return ctx.result
+
+
+@dataclass(frozen=True)
+class Halfway(Processor):
+    """Rewrites its partitions, then raises when ``params['explode']``: the write must roll back."""
+
+    def run(self, ctx: ProcessorContext) -> ProcessorResult:
+        ctx.replace_partitions("SELECT day, CAST(@marker AS STRING) AS marker FROM UNNEST(@dates) AS day")
+        if ctx.params.get("explode"):
+            raise RuntimeError("exploded after writing")
+        return ctx.result
+
+
+@dataclass(frozen=True)
+class Transient(Processor):
+    """Raises a transient warehouse error the first ``params['transient_failures']`` attempts."""
+
+    def run(self, ctx: ProcessorContext) -> ProcessorResult:
+        with _lock:
+            ATTEMPTS[(self.name, ctx.dates[0])] += 1
+            n = ATTEMPTS[(self.name, ctx.dates[0])]
+        if n <= int(ctx.params.get("transient_failures", 0)):
+            raise WarehouseError("rate limit exceeded (simulated)", transient=True)
+        ctx.replace_partitions("SELECT day, 1 AS ok FROM UNNEST(@dates) AS day")
+        return ctx.result
+
+
+@dataclass(frozen=True)
+class Noop(Processor):
+    """Does nothing (engine overhead)."""
+
+    sleep_s: float = 0.0
+
+    def run(self, ctx: ProcessorContext) -> ProcessorResult:
+        if self.sleep_s:
+            time.sleep(self.sleep_s)
+        return ctx.result
+
+
+def processors() -> list[Any]:
+    return [
+        SqlProcessor(name="src", table="toy.src", partition_column="day", entity_key=("k",), sql=SRC),
+        SqlProcessor(name="dbl", table="toy.dbl", partition_column="day", inputs=("toy.src",), sql=DBL),
+        SqlProcessor(name="side", table="toy.side", partition_column="day", inputs=("toy.src",), sql=SIDE),
+        SqlProcessor(name="cum", table="toy.cum", partition_column="day", inputs=("toy.dbl",), sql=CUM,
+                     lookback_days=None),
+        Flaky(name="flaky", table="toy.flaky", partition_column="day", inputs=("toy.src",)),
+        Halfway(name="halfway", table="toy.halfway", partition_column="day"),
+        Transient(name="transient", table="toy.transient", partition_column="day"),
+        Noop(name="noop", table="toy.noop", partition_column="day"),
+        Noop(name="slow", table="toy.slow", partition_column="day", sleep_s=0.05),
+    ]
+
+
+@hookimpl
+def bfplan_processors() -> list[Any]:
+    return processors()
