@@ -142,7 +142,7 @@ def validate(plan: str) -> None:
 
     session = _session(plan)
     try:
-        desc = Runner(session.plan, session.registry, session.warehouse).describe()
+        desc = Runner(session.plan, session.registry, session.planning_warehouse()).describe()
     finally:
         session.close()
     if _globals().get("json_out"):

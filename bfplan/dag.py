@@ -66,10 +66,15 @@ class PhaseSpec:
 
 @dataclass
 class DagProblem:
-    """A problem found while building the DAG, located by a plan key path."""
+    """A problem found while building the DAG, located by a plan key path.
+
+    For a cycle, ``steps`` lists (processor, its plan path, why it waits for the previous one),
+    so the caller can print each step with its file:line.
+    """
 
     path: str
     message: str
+    steps: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -115,13 +120,15 @@ def _processor_edges(phase: PhaseSpec, problems: list[DagProblem]) -> nx.DiGraph
             if dep in g and dep != p.name:
                 g.add_edge(dep, p.name, why="depends_on")
     for cycle in nx.simple_cycles(g):
+        # Start the cycle at the processor listed first in the plan, so the report is stable.
+        first = min(range(len(cycle)), key=lambda i: [p.name for p in phase.processors].index(cycle[i]))
+        cycle = cycle[first:] + cycle[:first]
         steps = []
         for i, name in enumerate(cycle):
             nxt = cycle[(i + 1) % len(cycle)]
-            steps.append(f"{nxt} ({g.nodes[nxt]['where']}) {g.edges[name, nxt]['why']} of {name} "
-                         f"({g.nodes[name]['where']})")
-        path = next(p.where for p in phase.processors if p.name == cycle[0])
-        problems.append(DagProblem(path, "dependency cycle: " + "; ".join(steps)))
+            steps.append((nxt, g.nodes[nxt]["where"], f"{g.edges[name, nxt]['why']} ({name})"))
+        text = " -> ".join([*cycle, cycle[0]])
+        problems.append(DagProblem(g.nodes[cycle[0]]["where"], f"dependency cycle: {text}", steps))
     return g
 
 

@@ -139,9 +139,9 @@ def build_registry(pm: pluggy.PluginManager, sources: Mapping[str, str]) -> Regi
     for kind in KINDS:
         caller = getattr(pm.hook, f"bfplan_{kind}")
         table: dict[str, Any] = getattr(reg, kind)
-        # get_hookimpls() is in call order (last registered first): reverse it, so that
-        # the error for a duplicate names the earlier-loaded plugin as the first claimant.
-        for impl in reversed(caller.get_hookimpls()):
+        # get_hookimpls() lists implementations in registration order, so the error for a
+        # duplicate names the earlier-loaded plugin first.
+        for impl in caller.get_hookimpls():
             src = sources.get(impl.plugin_name, impl.plugin_name)
             try:
                 provided = impl.function()

@@ -111,8 +111,15 @@ class Runner:
             self._work = plan_work(self.plan, self.registry, state, self.options.selection)
             self._dag = build_dag(self._work.phases)
             if self._dag.problems:
-                raise PlanError([self.plan.issue(p.path, p.message) for p in self._dag.problems])
+                raise PlanError([self._issue(p) for p in self._dag.problems])
         return self._work, self._dag
+
+    def _issue(self, problem: Any) -> Any:
+        message = problem.message
+        if problem.steps:
+            where = [f"{name} (line {self.plan.mark_of(path).line}) {why}" for name, path, why in problem.steps]
+            message += "; " + "; ".join(where)
+        return self.plan.issue(problem.path, message)
 
     def describe(self) -> dict[str, Any]:
         """What would run (``validate`` and ``--dry-run``)."""

@@ -33,6 +33,20 @@ class Session:
             self._warehouse = open_warehouse(self.registry, self.warehouse_config, self.plan.path.parent)
         return self._warehouse
 
+    def planning_warehouse(self) -> Any:
+        """The warehouse to read done-state from without creating anything: a DuckDB file
+        that does not exist yet has no ledger, so an empty in-memory database stands in."""
+        config = self.warehouse_config
+        if config.get("type", "duckdb") == "duckdb" and config.get("path", "") != ":memory:":
+            path = Path(str(config.get("path", ".bfplan/warehouse.duckdb")))
+            if not path.is_absolute():
+                path = self.plan.path.parent / path
+            if not path.exists():
+                from bfplan.warehouse.duckdb import DuckDBWarehouse
+
+                self._warehouse = DuckDBWarehouse(":memory:")
+        return self.warehouse
+
     def close(self) -> None:
         if self._warehouse is not None:
             self._warehouse.close()
