@@ -5,7 +5,7 @@ Nodes are tuples with attributes:
 * ``("proc", processor, i)`` — processor over its i-th batch of dates (``dates`` attribute)
 * ``("gate", gate, stage, where)`` — a gate at a stage ("before phase p", "after processor x");
   ``where`` is its plan key path, so one gate may stand twice at a stage
-* ``("barrier", label)`` — a no-op that turns NxM "all of these before all of those" edges
+* ``("barrier", label...)`` — a no-op that turns NxM "all of these before all of those" edges
   into N+M edges: the phase barriers, and per-processor *prefix* barriers.
 
 Phase by phase: nothing in phase N+1 starts before every node of phase N and its after-gates
@@ -83,6 +83,8 @@ class Dag:
 
     graph: nx.DiGraph
     problems: list[DagProblem] = field(default_factory=list)
+    #: processor name -> phase index (kept here, not on each node, to keep big DAGs small)
+    phase_of: dict[str, int] = field(default_factory=dict)
 
     def proc_nodes(self) -> list[tuple]:
         return [n for n in self.graph if n[0] == "proc"]
@@ -161,7 +163,7 @@ def build_dag(phases: Sequence[PhaseSpec]) -> Dag:
     previous_done: tuple | None = None
     for k, phase in enumerate(phases):
         start = ("barrier", f"phase:{phase.name}:start")
-        g.add_node(start, kind="barrier", phase=k)
+        g.add_node(start)
         if previous_done is not None:
             g.add_edge(previous_done, start)
         ready = _gates(g, phase.gates_before, after=start, label=f"phase:{phase.name}:ready", phase=k)
@@ -174,30 +176,38 @@ def build_dag(phases: Sequence[PhaseSpec]) -> Dag:
         else:
             names = [p.name for p in phase.processors]
         specs = {p.name: p for p in phase.processors}
+        consumed = {u for u, _ in order.edges}
         for name in names:
             p = specs[name]
-            producers = [u for u in order.predecessors(name)] if name in order else []
+            producers = [u for u in order.predecessors(name) if finished.get(u, ([], []))[1]]
             nodes = []
             for i, dates in enumerate(p.batches):
                 node = ("proc", p.name, i)
-                g.add_node(node, kind="proc", processor=p.name, dates=dates, phase=k)
-                g.add_edge(ready, node)
+                g.add_node(node, dates=dates)
+                linked = False
                 for u in producers:
-                    firsts, prefixes = finished.get(u, ([], []))
+                    firsts, prefixes = finished[u]
                     j = bisect.bisect_right(firsts, dates[-1]) - 1
-                    if prefixes and j >= 0:
+                    if j >= 0:
                         g.add_edge(prefixes[min(j, len(prefixes) - 1)], node)
+                        linked = True
+                if not linked:  # otherwise it follows "ready" through its producers already
+                    g.add_edge(ready, node)
                 nodes.append(node)
-            finished[p.name] = _prefixes(g, p, nodes, k)
-            if finished[p.name][1]:
-                ends.append(finished[p.name][1][-1])
+            if p.name in consumed or p.gates_after:
+                finished[p.name] = _prefixes(g, p, nodes, k)
+                if finished[p.name][1]:
+                    ends.append(finished[p.name][1][-1])
+            else:  # nobody in the phase waits for parts of it: its nodes go straight to the end
+                ends.extend(nodes)
         end = ("barrier", f"phase:{phase.name}:end")
-        g.add_node(end, kind="barrier", phase=k)
+        g.add_node(end)
         g.add_edge(ready, end)
         for e in ends:
             g.add_edge(e, end)
         previous_done = _gates(g, phase.gates_after, after=end, label=f"phase:{phase.name}:done", phase=k)
-    return Dag(g, problems)
+    phase_of = {p.name: k for k, ph in enumerate(phases) for p in ph.processors}
+    return Dag(g, problems, phase_of)
 
 
 def _plan_order(phase: PhaseSpec):
@@ -211,15 +221,15 @@ def _prefixes(g: nx.DiGraph, p: ProcSpec, nodes: list[tuple], k: int) -> tuple[l
         return [], []
     if p.gates_after:
         done = ("barrier", f"proc:{p.name}:done")
-        g.add_node(done, kind="barrier", phase=k)
+        g.add_node(done)
         for n in nodes:
             g.add_edge(n, done)
         gated = _gates(g, p.gates_after, after=done, label=f"proc:{p.name}:gated", phase=k)
         return [p.batches[0][0]], [gated]
     prefixes: list[tuple] = []
     for i, n in enumerate(nodes):
-        b = ("barrier", f"proc:{p.name}:upto:{i}")
-        g.add_node(b, kind="barrier", phase=k)
+        b = ("barrier", "upto", p.name, i)
+        g.add_node(b)
         g.add_edge(n, b)
         if prefixes:
             g.add_edge(prefixes[-1], b)
@@ -230,13 +240,13 @@ def _prefixes(g: nx.DiGraph, p: ProcSpec, nodes: list[tuple], k: int) -> tuple[l
 def _gates(g: nx.DiGraph, gates: Sequence[GateSpec], *, after: tuple, label: str, phase: int) -> tuple:
     """Gate nodes after ``after``, joined by a barrier named ``label``; returns the barrier."""
     join = ("barrier", label)
-    g.add_node(join, kind="barrier", phase=phase)
+    g.add_node(join)
     if not gates:
         g.add_edge(after, join)
         return join
     for gate in gates:
         node = ("gate", gate.name, gate.stage, gate.where)
-        g.add_node(node, kind="gate", gate=gate, phase=phase)
+        g.add_node(node, gate=gate)
         g.add_edge(after, node)
         g.add_edge(node, join)
     return join
@@ -245,13 +255,18 @@ def _gates(g: nx.DiGraph, gates: Sequence[GateSpec], *, after: tuple, label: str
 def stages(dag: Dag) -> list[dict[str, Any]]:
     """A summary per phase for ``validate``: processors with node/date counts, gates."""
     out: dict[int, dict[str, Any]] = {}
-    for _node, data in dag.graph.nodes(data=True):
-        k = data.get("phase", 0)
+    for node, data in dag.graph.nodes(data=True):
+        if node[0] == "proc":
+            k = dag.phase_of[node[1]]
+        elif node[0] == "gate":
+            k = data["gate"].phase
+        else:
+            continue
         s = out.setdefault(k, {"phase": k, "processors": {}, "gates": []})
-        if data["kind"] == "proc":
-            pr = s["processors"].setdefault(data["processor"], {"nodes": 0, "dates": 0})
+        if node[0] == "proc":
+            pr = s["processors"].setdefault(node[1], {"nodes": 0, "dates": 0})
             pr["nodes"] += 1
             pr["dates"] += len(data["dates"])
-        elif data["kind"] == "gate":
+        else:
             s["gates"].append(f"{data['gate'].name} ({data['gate'].stage})")
     return [out[k] for k in sorted(out)]

@@ -234,7 +234,7 @@ class Runner:
                 **self.refs[name].params}
 
     def _run_proc(self, data: Mapping[str, Any], node: tuple) -> NodeOutcome:
-        name, dates = data["processor"], data["dates"]
+        name, dates = node[1], data["dates"]
         proc = self.registry.processors[name]
         ref = self.refs[name]
         retries = ref.retries if ref.retries is not None else self.plan.defaults.retries
@@ -307,9 +307,9 @@ class Runner:
         for node in blocked:
             if node[0] == "proc":
                 data = g.nodes[node]
-                proc = self.registry.processors[data["processor"]]
+                proc = self.registry.processors[node[1]]
                 self.ledger.buffer(self.ledger.partition_records(
-                    self.run_id, data["processor"], proc.table, data["dates"], BLOCKED, attempt=0,
+                    self.run_id, node[1], proc.table, data["dates"], BLOCKED, attempt=0,
                     started_at=utcnow(), error="blocked by an upstream failure"))
         self.ledger.flush()
 
