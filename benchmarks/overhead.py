@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         session = open_session(plan)
         runner = Runner(session.plan, session.registry, session.warehouse)
         t0 = time.perf_counter()
-        work, dag = runner.prepare()
+        _, dag = runner.prepare()
         out["dag_build_s"] = time.perf_counter() - t0
         nodes = sum(1 for n in dag.graph if n[0] == "proc")
         t0 = time.perf_counter()

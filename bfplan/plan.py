@@ -53,6 +53,7 @@ _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _PLAN_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_.-]*$"
 _VAR_REF = re.compile(r"\$\$\{|\$\{([^}]*)\}")  # `$${` escapes a literal `${`
 _SEVERITIES = ("block", "warn")
+_BOOL_WORDS = dict.fromkeys(("true", "yes", "on", "1"), True) | dict.fromkeys(("false", "no", "off", "0"), False)
 _BAD_NAME = "invalid name {!r} (use letters, digits and _, not starting with a digit)"
 # Plain words for the schema's patterns: (what a value must be, what to say when it is not).
 _PATTERNS = {
@@ -163,8 +164,9 @@ class Plan:
 
     def mark_of(self, path: str) -> Mark:
         """The position of ``path`` (``phases[0].processors[1]``), else of its nearest ancestor."""
-        while path not in self.marks and path:
-            path = re.sub(r"(\[\d+\]|\.?[^.\[\]]*)$", "", path)
+        while path and path not in self.marks:
+            parent = re.sub(r"(\[\d+\]|\.?[^.\[\]]*)$", "", path)
+            path = parent if parent != path else ""
         return self.marks.get(path, Mark(1, 1))
 
     def issue(self, path: str, message: str) -> PlanIssue:
@@ -204,19 +206,9 @@ def _jsonable(value: Any) -> Any:
 def _typed_override(text: str, current: Any) -> Any:
     """A ``--var`` value, converted to the type of the plan's own value for that variable."""
     if isinstance(current, bool):
-        words = {
-            "true": True,
-            "yes": True,
-            "on": True,
-            "1": True,
-            "false": False,
-            "no": False,
-            "off": False,
-            "0": False,
-        }
-        if text.lower() not in words:
+        if text.lower() not in _BOOL_WORDS:
             raise ValueError("expected true or false")
-        return words[text.lower()]
+        return _BOOL_WORDS[text.lower()]
     for kind, word in ((int, "an integer"), (float, "a number")):
         if isinstance(current, kind):
             try:
@@ -315,7 +307,11 @@ def _interpolate(value: Any, path: KeyPath, variables: Mapping[str, Any], check:
                 raise KeyError(f"unknown variable {name!r}{did_you_mean(name, variables)}")
             return variables[name]
 
-        return _substitute(value, lookup, lambda message: check.report(path, message))
+        def report(message: str) -> None:
+            check.report(path, message)
+            check.settled.add(path)
+
+        return _substitute(value, lookup, report)
     return value
 
 

@@ -32,7 +32,7 @@ _NULL_TAG = "tag:yaml.org,2002:null"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 # Aliases can expand a small file into a huge tree ("billion laughs"); a plan never needs this many.
-_MAX_NODES = 100_000
+_MAX_NODES = 50_000
 _TYPE_WORDS = {
     "object": "a mapping",
     "array": "a list",
@@ -70,6 +70,8 @@ class MarkedDocument:
     key_marks: dict[KeyPath, Mark] = field(default_factory=dict)
     #: (path shown in the message, position, message); a key's problem shows its mapping's path.
     problems: list[tuple[KeyPath, Mark, str]] = field(default_factory=list)
+    #: Paths whose value could not be built (read as null); their problem is reported already.
+    unreadable: set[KeyPath] = field(default_factory=set)
 
 
 class MarkedSafeLoader(yaml.SafeLoader):
@@ -104,25 +106,28 @@ def decode(raw: bytes) -> str:
 
 def load_marked(text: str) -> MarkedDocument:
     """Load one YAML document from ``text`` with marks; raise ``DocumentError`` if it is not YAML."""
-    loader = MarkedSafeLoader(text)
     try:
-        root = loader.get_single_node()
-        walker = _Walker(loader)
-        data = None if root is None else walker.value(root, ())
+        loader = MarkedSafeLoader(text)  # the reader rejects control characters right here
+        try:
+            root = loader.get_single_node()
+            walker = _Walker(loader)
+            data = None if root is None else walker.value(root, ())
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         position = exc.problem_mark or exc.context_mark
         where = Mark(position.line + 1, position.column + 1) if position else Mark(1, 1)
-        raise DocumentError(where, f"invalid YAML: {exc.problem or exc.context}") from exc
+        problem = ", ".join(part for part in (exc.context, exc.problem) if part)
+        raise DocumentError(where, f"invalid YAML: {problem}") from exc
     except yaml.reader.ReaderError as exc:
         where = _offset_to_mark(text, exc.position)
-        raise DocumentError(where, f"invalid YAML: {exc.reason}") from exc
+        what = f"character #x{exc.character:04x}" if isinstance(exc.character, int) else "character"
+        raise DocumentError(where, f"invalid YAML: unacceptable {what} ({exc.reason})") from exc
     except yaml.YAMLError as exc:  # pragma: no cover - every PyYAML error above carries a position
         raise DocumentError(Mark(1, 1), f"invalid YAML: {exc}") from exc
     except RecursionError as exc:
         raise DocumentError(Mark(1, 1), "invalid YAML: the document is nested too deeply") from exc
-    finally:
-        loader.dispose()
-    doc = MarkedDocument(data, walker.marks, walker.key_marks, walker.problems)
+    doc = MarkedDocument(data, walker.marks, walker.key_marks, walker.problems, walker.unreadable)
     doc.marks.setdefault((), Mark(1, 1))
     return doc
 
@@ -135,6 +140,7 @@ class _Walker:
         self.marks: dict[KeyPath, Mark] = {}
         self.key_marks: dict[KeyPath, Mark] = {}
         self.problems: list[tuple[KeyPath, Mark, str]] = []
+        self.unreadable: set[KeyPath] = set()
         self.active: set[int] = set()
         self.count = 0
 
@@ -146,12 +152,10 @@ class _Walker:
         if isinstance(node, ScalarNode):
             return self.scalar(node, path)
         if id(node) in self.active:
-            self.problems.append((path, _mark(node), "a YAML alias refers to itself"))
-            return None
+            return self.unreadable_value(path, node, "a YAML alias refers to itself")
         expected = _MAP_TAG if isinstance(node, MappingNode) else _SEQ_TAG
         if node.tag != expected:
-            self.problems.append((path, _mark(node), f"unsupported YAML tag {node.tag!r}"))
-            return None
+            return self.unreadable_value(path, node, f"unsupported YAML tag {node.tag!r}")
         self.active.add(id(node))
         try:
             return self.mapping(node, path) if isinstance(node, MappingNode) else self.sequence(node, path)
@@ -191,15 +195,18 @@ class _Walker:
         try:
             return self.loader.construct_object(node)
         except yaml.constructor.ConstructorError:
-            self.problems.append((path, _mark(node), f"unsupported YAML tag {node.tag!r}"))
+            return self.unreadable_value(path, node, f"unsupported YAML tag {node.tag!r}")
         except (ValueError, KeyError, TypeError, OverflowError):
             if node.tag == _TIMESTAMP_TAG:
                 # `2021-02-30` looks like a date but is not one: keep the text, so the date
                 # check reports it as such (and a description may contain it freely).
                 return node.value
             kind = node.tag.rsplit(":", 1)[-1]
-            self.problems.append((path, _mark(node), f"invalid {kind} value {node.value!r}"))
-        return None
+            return self.unreadable_value(path, node, f"invalid {kind} value {node.value!r}")
+
+    def unreadable_value(self, path: KeyPath, node: Node, message: str) -> None:
+        self.problems.append((path, _mark(node), message))
+        self.unreadable.add(path)
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
@@ -233,6 +240,8 @@ class IssueCollector:
         self.issues: list[PlanIssue] = [
             PlanIssue(file, mark.line, mark.col, format_path(path), message) for path, mark, message in doc.problems
         ]
+        #: Values already reported as wrong (e.g. an unknown ``${var}``): schema errors there add nothing.
+        self.settled: set[KeyPath] = set(doc.unreadable)
 
     def mark(self, path: KeyPath, *, key: bool = False) -> Mark:
         """The position of ``path`` (of its key, if ``key`` and it is a mapping entry), else of its nearest ancestor."""
@@ -257,7 +266,7 @@ class IssueCollector:
         typed = {path for path, _, _, is_type in found if is_type}
         for path, message, at_key, is_type in found:
             # A value of the wrong type also fails its enum or pattern; the type error says it all.
-            if is_type or path not in typed:
+            if (is_type or path not in typed) and path not in self.settled:
                 self.report(path[:-1] if at_key else path, message, at=path, key=at_key)
 
     def _translate(self, error: jsonschema.ValidationError, base: KeyPath) -> Iterator[tuple[KeyPath, str, bool, bool]]:

@@ -1,4 +1,4 @@
-"""The reference NBA pipeline (phases 2–5) as an ordinary bfplan plugin.
+"""The reference NBA pipeline (phases 2-5) as an ordinary bfplan plugin.
 
 Phase 2 loads the synthetic raw bucket (``simulate.py`` writes it), Phase 3 builds the
 analytics tables, Phase 4 the precompute tables and the ML feature store, Phase 5 the
