@@ -238,6 +238,34 @@ def status(plan: str, start: str | None, end: str | None) -> None:
 
 
 @cli.command()
+@click.argument("plan", type=click.Path(dir_okay=False))
+@click.option("--gate", help="Run only the gates with this name.")
+@click.option("--start", help="First date to check.")
+@click.option("--end", help="Last date to check.")
+@click.option("--strict", is_flag=True, help="Any failing finding fails the check, even of warn-only gates.")
+@global_options
+def check(plan: str, gate: str | None, start: str | None, end: str | None, strict: bool) -> None:
+    """Run PLAN's gates on their own against the warehouse as it is (post-run validation).
+
+    Exit 0 when every blocking gate passes, 1 when one fails (with --strict: any failure).
+    """
+    from bfplan.checks import run_checks
+    from bfplan.report import print_check_report
+
+    session = _session(plan)
+    try:
+        report = run_checks(session.plan, session.registry, session.warehouse, gate=gate,
+                            start=_dates(start, "--start"), end=_dates(end, "--end"), strict=strict)
+    finally:
+        session.close()
+    if _globals().get("json_out"):
+        _emit({"status": report.status, "gates": report.gates})
+    else:
+        print_check_report(report)
+    sys.exit(report.exit_code)
+
+
+@cli.command()
 @click.option("--plan", "plan_path", type=click.Path(dir_okay=False), help="Also load this plan's plugin paths.")
 @global_options
 def plugins(plan_path: str | None) -> None:

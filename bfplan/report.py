@@ -74,3 +74,18 @@ def print_status_grid(rows: list[dict[str, Any]], plan: Any) -> None:
         click.echo(f"{n:<{width}}  {''.join(cells)}")
     legend = "  ".join(f"{SYMBOLS[k][0]} {k} ({counts.get(k, 0)})" for k in SYMBOLS if k != "stale")
     click.echo(legend)
+
+
+def print_check_report(report: Any) -> None:
+    """One line per gate, then its failing and warning findings (capped), then the verdict."""
+    marks = {"pass": "ok  ", "warn": "WARN", "fail": "FAIL"}
+    for g in report.gates:
+        click.echo(f"{marks.get(g['status'], g['status'])} {g['gate']} ({g['stage']})"
+                   + (f": {g['summary']}" if g.get("summary") else ""))
+        shown = [f for f in g["findings"] if f.get("status", "fail") != "pass"]
+        for f in shown[:10]:
+            where = " ".join(str(x) for x in (f.get("processor"), f.get("table"), f.get("date")) if x)
+            click.echo(f"     {where}: {f['detail']}")
+        if len(shown) > 10:
+            click.echo(f"     ... and {len(shown) - 10} more finding(s) (use --json for all)")
+    click.echo(f"check {report.status}")
