@@ -147,7 +147,7 @@ def validate(plan: str) -> None:
         session.close()
     if _globals().get("json_out"):
         _emit({"valid": True, "errors": [], "nodes": desc["nodes"], "to_run": desc["to_run"],
-               "already_done": desc["already_done"], "stages": desc["stages"]})
+               "already_done": desc["already_done"], "stages": desc["stages"], "policy": desc["policy"]})
         return
     p = session.plan
     click.echo(f"{plan}: valid — plan {p.name!r}, mode {p.mode}, {len(p.phases)} phase(s)")
@@ -158,6 +158,9 @@ def validate(plan: str) -> None:
             click.echo(f"    gate {g}")
     click.echo(f"{desc['to_run']} partition(s) to run, {desc['already_done']} already done, "
                f"{desc['nodes']} node(s)")
+    click.echo(f"policy: {desc['policy']['mode']} mode")
+    for item in desc["policy"]["settings"]:
+        click.echo(f"  {item['setting']:<26} {item['value']!s:<10} {item['why']}")
 
 
 @cli.command()
@@ -172,9 +175,13 @@ def validate(plan: str) -> None:
 @click.option("--mode", type=click.Choice(["backfill", "daily"]), help="Override the plan's mode.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Nodes to run at once (default: the plan's).")
 @click.option("--dry-run", is_flag=True, help="Print what would run; touch nothing.")
+@click.option("--reset-breaker", is_flag=False, flag_value="*", default=None, metavar="[P,...]",
+              help="Close the circuit breaker of these processors (all without a value) before running.")
+@click.option("--steal-lock", is_flag=True, help="Take the plan's run lock from a run that stopped heartbeating.")
 @global_options
 def run(plan: str, start: str | None, end: str | None, dates: str | None, only: str | None, from_: str | None,
-        force: bool, rerun_failed: bool, mode: str | None, jobs: int | None, dry_run: bool) -> None:
+        force: bool, rerun_failed: bool, mode: str | None, jobs: int | None, dry_run: bool,
+        reset_breaker: str | None, steal_lock: bool) -> None:
     """Run PLAN phase by phase; skip partitions already done; resume after a failure.
 
     Exit 0 when everything succeeded, 1 when a node or a blocking gate failed (the rest of
@@ -191,7 +198,9 @@ def run(plan: str, start: str | None, end: str | None, dates: str | None, only: 
     session = _session(plan)
     as_json = bool(_globals().get("json_out"))
     try:
-        options = RunOptions(selection=sel, mode=mode, jobs=jobs, dry_run=dry_run, command=" ".join(sys.argv))
+        reset = () if reset_breaker is None else (None if reset_breaker == "*" else _names(reset_breaker))
+        options = RunOptions(selection=sel, mode=mode, jobs=jobs, dry_run=dry_run, command=" ".join(sys.argv),
+                             reset_breaker=reset, steal_lock=steal_lock)
         with progress_reporter(enabled=not as_json) as on_node:
             runner = Runner(session.plan, session.registry, session.warehouse, options, on_node=on_node)
             if dry_run:

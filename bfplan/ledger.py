@@ -100,9 +100,9 @@ class Ledger:
             warehouse.ensure_table(table, cols, partition_column=None)
 
     # -- runs --------------------------------------------------------------------------------
-    def start_run(self, plan_path: str, mode: str, command: str) -> str:
+    def start_run(self, plan_path: str, mode: str, command: str, *, run_id: str | None = None) -> str:
         """Record a new run as ``running`` and return its id."""
-        run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         self._run_record(run_id, plan_path, mode, "running", command, {})
         return run_id
 

@@ -1,32 +1,41 @@
 """Run a plan: schedule ready DAG nodes on a thread pool, record everything in the ledger.
 
-Ready nodes run concurrently (``jobs``, and ``max_concurrency`` per processor); barriers
-complete inline. A node that fails (after its retries, for errors the warehouse calls
+Ready nodes run concurrently: at most ``jobs`` in flight (and ``max_concurrency`` per
+processor), so a tripped breaker or an interrupt never has a queue of started work behind it;
+barriers complete inline. A node that fails (after its retries, for errors the warehouse calls
 transient) blocks exactly its descendants; independent branches carry on. A blocking gate
-that fails is a failed node. Ctrl-C stops scheduling, lets running nodes finish their
-transaction, and records the run as interrupted: the next run resumes from the ledger.
+that fails is a failed node. A processor whose nodes keep failing trips its circuit breaker.
+SIGINT/SIGTERM stop scheduling, let running nodes finish their transaction, and record the
+run as interrupted: the next run resumes from the ledger. The mode's policy
+(:mod:`bfplan.modes`) decides batching, events, thresholds and the entity breaker.
 """
 
 from __future__ import annotations
 
 import contextlib
 import random
+import signal
+import threading
 import time
+import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import networkx as nx
 import structlog
 
+from bfplan.breaker import Breakers
 from bfplan.dag import Dag, GateSpec, build_dag, stages
-from bfplan.errors import PlanError
+from bfplan.errors import Interrupted, PlanError, UsageError
 from bfplan.events import Event
 from bfplan.gates.base import GateContext, GateResult
-from bfplan.ledger import BLOCKED, DONE, FAILED, Ledger, utcnow
+from bfplan.ledger import BLOCKED, CIRCUIT_BROKEN, DONE, FAILED, Ledger, utcnow
+from bfplan.lock import RunLock
+from bfplan.modes import policy_for
 from bfplan.processors import ProcessorContext
 from bfplan.work import Selection, Work, plan_work
 
@@ -42,6 +51,10 @@ class RunOptions:
     jobs: int | None = None
     dry_run: bool = False
     command: str = ""
+    #: processors whose breaker to reset before running (empty tuple: none; None: all)
+    reset_breaker: tuple[str, ...] | None = ()
+    steal_lock: bool = False
+    lock_ttl_s: float = 300.0
     sleep: Callable[[float], None] = time.sleep
 
 
@@ -50,7 +63,7 @@ class NodeOutcome:
     """What happened to one node."""
 
     node: tuple
-    status: str  # done | failed | pass | warn | fail
+    status: str  # done | failed | circuit_broken | pass | warn | fail
     error: str | None = None
     attempts: int = 1
     rows: int = 0
@@ -83,6 +96,23 @@ class RunSummary:
         }
 
 
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while running (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 class Runner:
     """One execution of a plan against a warehouse."""
 
@@ -92,15 +122,18 @@ class Runner:
         self.registry = registry
         self.wh = warehouse
         self.options = options or RunOptions()
-        options = self.options
-        self.mode = options.mode or plan.mode
-        self.jobs = options.jobs or plan.defaults.jobs
+        self.mode = self.options.mode or plan.mode
+        self.policy = policy_for(self.mode)
+        self.jobs = self.options.jobs or plan.defaults.jobs
         self.ledger = Ledger(warehouse, plan.name)
         self.on_node = on_node
         self.refs = {r.name: r for _, r in plan.processor_refs()}
         self.run_id = ""
         self._work: Work | None = None
         self._dag: Dag | None = None
+        self._breakers: Breakers | None = None
+        self._node_failures: Counter[str] = Counter()
+        self._broken: set[str] = set()
 
     # -- planning ----------------------------------------------------------------------------
     def prepare(self) -> tuple[Work, Dag]:
@@ -108,11 +141,24 @@ class Runner:
         if self._work is None or self._dag is None:
             procs = [r.name for _, r in self.plan.processor_refs()]
             state = self.ledger.current(procs)
-            self._work = plan_work(self.plan, self.registry, state, self.options.selection)
-            self._dag = build_dag(self._work.phases)
+            work = plan_work(self.plan, self.registry, state, self.options.selection,
+                             batch_days=self.policy.batch_days)
+            self._check_age(work)
+            self._work = work
+            self._dag = build_dag(work.phases)
             if self._dag.problems:
                 raise PlanError([self._issue(p) for p in self._dag.problems])
         return self._work, self._dag
+
+    def _check_age(self, work: Work) -> None:
+        limit = self.policy.reject_older_than_days
+        if limit is None or self.options.selection.force:
+            return
+        oldest = min((d for ds in work.todo.values() for d in ds), default=None)
+        cutoff = datetime.now(UTC).date() - timedelta(days=limit)
+        if oldest is not None and oldest < cutoff:
+            raise UsageError(f"{self.mode} mode refuses dates older than {limit} days ({oldest} < {cutoff}): "
+                             "run them in backfill mode (--mode backfill), or pass --force")
 
     def _issue(self, problem: Any) -> Any:
         message = problem.message
@@ -122,7 +168,7 @@ class Runner:
         return self.plan.issue(problem.path, message)
 
     def describe(self) -> dict[str, Any]:
-        """What would run (``validate`` and ``--dry-run``)."""
+        """What would run (``validate`` and ``--dry-run``), and the mode's policy."""
         work, dag = self.prepare()
         return {
             "nodes": dag.graph.number_of_nodes() - sum(1 for n in dag.graph if n[0] == "barrier"),
@@ -136,27 +182,68 @@ class Runner:
             ],
             "todo": {p: len(d) for p, d in work.todo.items()},
             "skipped": {p: len(d) for p, d in work.skipped.items()},
+            "policy": {"mode": self.mode, "settings": [
+                {"setting": k, "value": v, "why": why} for k, v, why in self.policy.explain()]},
         }
 
     # -- running -----------------------------------------------------------------------------
     def run(self) -> RunSummary:
         """Run every node of the DAG; never raises for a node failure (see the summary)."""
+        from bfplan.notify import WebhookNotifier, parse_notify
+
         work, dag = self.prepare()
+        hooks = parse_notify(self.plan)
         t0 = time.perf_counter()
         plan_path = str(self.plan.path)
-        self.run_id = self.ledger.start_run(plan_path, self.mode, self.options.command)
-        self._emit("run_started", {"to_run": work.to_run})
-        outcomes, blocked, interrupted = self._schedule(dag.graph)
-        summary = self._summarize(work, dag, outcomes, blocked, interrupted, time.perf_counter() - t0)
-        self._record_blocked(dag.graph, blocked)
-        self.ledger.finish_run(self.run_id, plan_path, self.mode, summary.status, summary.as_dict())
-        self._emit("run_finished", summary.as_dict())
+        self.run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        lock = RunLock(self.wh, self.plan.name, self.run_id, ttl_s=self.options.lock_ttl_s)
+        lock.acquire(steal=self.options.steal_lock)
+        notifier = WebhookNotifier(hooks) if hooks else None
+        if notifier:
+            self.registry.pm.register(notifier, name=f"bfplan.notify.{self.run_id}")
+        started = False
+        try:
+            with sigterm_as_interrupt():
+                self.ledger.start_run(plan_path, self.mode, self.options.command, run_id=self.run_id)
+                started = True
+                self._breakers = Breakers(self.wh, self.plan.name)
+                self._open_breakers()
+                self._emit("run_started", {"to_run": work.to_run})
+                outcomes, blocked, interrupted = self._schedule(dag.graph)
+                summary = self._summarize(work, dag, outcomes, interrupted, time.perf_counter() - t0)
+                self._record_blocked(dag.graph, outcomes, blocked)
+                self.ledger.finish_run(self.run_id, plan_path, self.mode, summary.status, summary.as_dict())
+                self._emit("run_finished", summary.as_dict())
+        except KeyboardInterrupt:
+            # Interrupted outside the scheduling loop (starting up or writing the summary):
+            # nothing is half-written, the ledger only lacks this run's final record.
+            if started:
+                with contextlib.suppress(Exception):
+                    self.ledger.finish_run(self.run_id, plan_path, self.mode, "interrupted", {})
+            raise Interrupted(f"run {self.run_id} interrupted; run the plan again to resume") from None
+        finally:
+            lock.release()
+            if notifier:
+                self.registry.pm.unregister(notifier)
         return summary
+
+    def _open_breakers(self) -> None:
+        assert self._breakers is not None
+        names = set(self.refs)
+        reset = self.options.reset_breaker
+        if reset is None or reset:
+            targets = names if reset is None else set(reset)
+            self._breakers.reset(sorted(targets), self.run_id)
+        for name, trip in self._breakers.tripped().items():
+            if name in names:
+                self._broken.add(name)
+                log.error("circuit breaker open", processor=name, since=str(trip["at"]), until=str(trip["until_at"]),
+                          reason=trip["reason"], fix=f"investigate, then re-run with --reset-breaker {name}")
 
     def _schedule(self, g: nx.DiGraph) -> tuple[dict[tuple, NodeOutcome], set[tuple], bool]:
         indeg = {n: d for n, d in g.in_degree()}
         ready: deque[tuple] = deque(n for n, d in indeg.items() if d == 0)
-        waiting: deque[tuple] = deque()  # ready but over a processor's max_concurrency
+        waiting: deque[tuple] = deque()  # ready, held back by jobs or a processor's max_concurrency
         running: dict[Future, tuple] = {}
         per_proc: Counter[str] = Counter()
         outcomes: dict[tuple, NodeOutcome] = {}
@@ -174,6 +261,14 @@ class Runner:
                 if indeg[s] == 0 and s not in blocked:
                     ready.append(s)
 
+        def finish(node: tuple, outcome: NodeOutcome) -> None:
+            nonlocal finished
+            outcomes[node] = outcome
+            finished += 1
+            complete(node, outcome.status in (DONE, "pass", "warn"))
+            if self.on_node:
+                self.on_node(outcome, finished, total)
+
         with ThreadPoolExecutor(max_workers=max(1, self.jobs), thread_name_prefix="bfplan") as pool:
             try:
                 while ready or running or waiting:
@@ -182,40 +277,42 @@ class Runner:
                         if node in blocked:
                             continue
                         if node[0] == "barrier":
-                            self._barrier_done(g, node)
+                            self._barrier_done(node)
                             complete(node, True)
                             continue
                         if node[0] == "proc":
+                            if node[1] in self._broken:
+                                finish(node, NodeOutcome(node, CIRCUIT_BROKEN, dates=g.nodes[node]["dates"],
+                                                         error=f"circuit breaker open for {node[1]}"))
+                                continue
                             limit = self.refs[node[1]].max_concurrency
-                            if limit and per_proc[node[1]] >= limit:
+                            if len(running) >= self.jobs or (limit and per_proc[node[1]] >= limit):
                                 waiting.append(node)
                                 continue
                             per_proc[node[1]] += 1
+                        elif len(running) >= self.jobs:
+                            waiting.append(node)
+                            continue
                         fn = self._run_proc if node[0] == "proc" else self._run_gate
                         running[pool.submit(fn, g.nodes[node], node)] = node
                     if not running:
-                        if waiting:  # cannot happen: a waiting node implies a running one
-                            ready.extend(waiting)
-                            waiting.clear()
-                            continue
                         break
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
                     for fut in done:
                         node = running.pop(fut)
                         if node[0] == "proc":
                             per_proc[node[1]] -= 1
-                            ready.extend(waiting)
-                            waiting.clear()
                         outcome = fut.result()
-                        outcomes[node] = outcome
-                        finished += 1
-                        ok = outcome.status in (DONE, "pass", "warn")
-                        complete(node, ok)
-                        if self.on_node:
-                            self.on_node(outcome, finished, total)
+                        if outcome.status == FAILED:
+                            self._count_failure(node[1], outcome)
+                        finish(node, outcome)
+                    # Nodes held back (jobs, max_concurrency) go first, in the order they became ready.
+                    ready.extendleft(reversed(waiting))
+                    waiting.clear()
             except KeyboardInterrupt:
                 interrupted = True
-                log.warning("interrupted: letting running nodes finish their transaction", running=len(running))
+                log.warning("interrupted: no new nodes start; running ones finish their transaction",
+                            running=len(running))
                 for fut in list(running):
                     fut.cancel()
                 for fut in list(running):
@@ -224,28 +321,43 @@ class Runner:
                             outcomes[running[fut]] = fut.result()
         return outcomes, blocked, interrupted
 
-    def _barrier_done(self, g: nx.DiGraph, node: tuple) -> None:
+    def _count_failure(self, processor: str, outcome: NodeOutcome) -> None:
+        self._node_failures[processor] += 1
+        limit = self.plan.defaults.circuit_breaker_max_failures
+        if limit and self._node_failures[processor] >= limit and processor not in self._broken:
+            self._broken.add(processor)
+            assert self._breakers is not None
+            self._breakers.trip(processor, self._node_failures[processor], outcome.error or "", self.run_id)
+            log.error("circuit breaker tripped: remaining nodes of the processor will not run",
+                      processor=processor, failures=self._node_failures[processor],
+                      fix=f"investigate the failures, then re-run with --reset-breaker {processor}")
+
+    def _barrier_done(self, node: tuple) -> None:
         label = node[1]
         if label.startswith("phase:") and label.endswith(":done"):
             self._emit("phase_completed", {"phase": label.split(":")[1]})
 
-    def _params(self, name: str) -> dict[str, Any]:
-        return {"plan_dir": str(self.plan.path.parent), **self.plan.vars, **self.plan.params,
-                **self.refs[name].params}
+    def _params(self, name: str, dates: tuple[date, ...]) -> dict[str, Any]:
+        params = {"plan_dir": str(self.plan.path.parent), **self.policy.processor_params(),
+                  "circuit_broken_entities": [], **self.plan.vars, **self.plan.params, **self.refs[name].params}
+        if self.policy.entity_circuit_breaker and self._breakers is not None:
+            params["circuit_broken_entities"] = self._breakers.tripped_entities(name, dates)
+        return params
 
     def _run_proc(self, data: Mapping[str, Any], node: tuple) -> NodeOutcome:
         name, dates = node[1], data["dates"]
         proc = self.registry.processors[name]
         ref = self.refs[name]
         retries = ref.retries if ref.retries is not None else self.plan.defaults.retries
+        params = self._params(name, dates)
         attempt = 0
         while True:
             attempt += 1
             started = utcnow()
             try:
                 with self.wh.transaction() as tx:
-                    ctx = ProcessorContext(processor=proc, dates=dates, params=self._params(name),
-                                           run_id=self.run_id, mode=self.mode, warehouse=self.wh, transaction=tx)
+                    ctx = ProcessorContext(processor=proc, dates=dates, params=params, run_id=self.run_id,
+                                           mode=self.mode, warehouse=self.wh, transaction=tx)
                     result = proc.run(ctx)
                     rows = result.rows if result is not None else {}
                     records = self.ledger.partition_records(self.run_id, name, proc.table, dates, DONE,
@@ -255,23 +367,44 @@ class Runner:
                 if not tx.wrote:
                     self.ledger.buffer(records)
                 failures = dict(result.failures) if result is not None else {}
-                return NodeOutcome(node, DONE, attempts=attempt, rows=sum(rows.values()), dates=dates,
-                                   failures=failures)
+                if failures and self.policy.record_reprocess_attempts:
+                    self._record_attempts(proc, dates)
+                out = NodeOutcome(node, DONE, attempts=attempt, rows=sum(rows.values()), dates=dates,
+                                  failures=failures)
+                self._emit("node_finished", {"node": f"{name} {dates[0]}..{dates[-1]}", "status": DONE,
+                                             "rows": out.rows, "failures": failures})
+                return out
             except Exception as exc:
                 transient = self.wh.is_transient(exc)
                 error = f"{type(exc).__name__}: {exc}"
+                retrying = transient and attempt <= retries
                 self.ledger.buffer(self.ledger.partition_records(
                     self.run_id, name, proc.table, dates, FAILED, attempt=attempt, started_at=started,
-                    error=("transient, retrying: " if transient and attempt <= retries else "") + error))
-                if transient and attempt <= retries:
+                    error=("transient, retrying: " if retrying else "") + error))
+                if retrying:
                     delay = self.plan.defaults.retry_backoff_s * 2 ** (attempt - 1) * (0.5 + random.random())
                     log.warning("transient error, retrying", processor=name, attempt=attempt,
-                                delay_s=round(delay, 2), error=error)
+                                delay_s=round(delay, 3), error=error)
                     self.options.sleep(delay)
                     continue
                 log.error("node failed", processor=name, dates=f"{dates[0]}..{dates[-1]}", error=error)
                 self.ledger.flush()
+                self._emit("node_finished", {"node": f"{name} {dates[0]}..{dates[-1]}", "status": FAILED,
+                                             "error": error})
                 return NodeOutcome(node, FAILED, error=error, attempts=attempt, dates=dates)
+
+    def _record_attempts(self, proc: Any, dates: tuple[date, ...]) -> None:
+        if not proc.failures_table or self._breakers is None:
+            return
+        rows = self.wh.query(
+            f"SELECT entity_id, analysis_date, failure_category FROM {proc.failures_table} "
+            "WHERE processor_name = @p AND run_id = @run AND analysis_date IN UNNEST(@dates) "
+            "AND entity_id != 'DATE_LEVEL' AND failure_category != 'CIRCUIT_BREAKER_ACTIVE'",
+            {"p": proc.name, "run": self.run_id, "dates": list(dates)})
+        trips = self._breakers.record_attempts(proc.name, rows, self.run_id,
+                                               self.plan.defaults.circuit_breaker_max_failures)
+        if trips:
+            log.warning("entity circuit breakers tripped", processor=proc.name, entities=trips)
 
     def _run_gate(self, data: Mapping[str, Any], node: tuple) -> NodeOutcome:
         spec: GateSpec = data["gate"]
@@ -279,7 +412,8 @@ class Runner:
         work = self._work
         assert work is not None
         phase = self.plan.phases[spec.phase]
-        upstream = [self.registry.processors[r.name] for ph in self.plan.phases[: spec.phase] for r in ph.processors]
+        upstream = [self.registry.processors[r.name] for ph in self.plan.phases[: spec.phase]
+                    for r in ph.processors]
         ctx = GateContext(
             gate=spec.name, stage=spec.stage, options=spec.options,
             processors=[self.registry.processors[p] for p in spec.processors], upstream=upstream,
@@ -303,25 +437,28 @@ class Runner:
         return NodeOutcome(node, status, gate=result, error=result.summary if status == "fail" else None)
 
     # -- results -----------------------------------------------------------------------------
-    def _record_blocked(self, g: nx.DiGraph, blocked: set[tuple]) -> None:
-        for node in blocked:
-            if node[0] == "proc":
-                data = g.nodes[node]
+    def _record_blocked(self, g: nx.DiGraph, outcomes: Mapping[tuple, NodeOutcome], blocked: set[tuple]) -> None:
+        for node in [*blocked, *(n for n, o in outcomes.items() if o.status == CIRCUIT_BROKEN)]:
+            if node[0] == "proc" and (node not in outcomes or outcomes[node].status == CIRCUIT_BROKEN):
+                status = CIRCUIT_BROKEN if node in outcomes else BLOCKED
                 proc = self.registry.processors[node[1]]
                 self.ledger.buffer(self.ledger.partition_records(
-                    self.run_id, node[1], proc.table, data["dates"], BLOCKED, attempt=0,
-                    started_at=utcnow(), error="blocked by an upstream failure"))
+                    self.run_id, node[1], proc.table, g.nodes[node]["dates"], status, attempt=0,
+                    started_at=utcnow(), error="circuit breaker open" if status == CIRCUIT_BROKEN
+                    else "blocked by an upstream failure"))
         self.ledger.flush()
 
-    def _summarize(self, work: Work, dag: Dag, outcomes: Mapping[tuple, NodeOutcome], blocked: set[tuple],
-                   interrupted: bool, duration: float) -> RunSummary:
-        parts = Counter({"done": 0, "skipped": work.already_done, "failed": 0, "blocked": 0})
+    def _summarize(self, work: Work, dag: Dag, outcomes: Mapping[tuple, NodeOutcome], interrupted: bool,
+                   duration: float) -> RunSummary:
+        parts = Counter({"done": 0, "skipped": work.already_done, "failed": 0, "blocked": 0, "circuit_broken": 0})
         gates = Counter({"passed": 0, "warned": 0, "failed": 0})
         failures, entity = [], Counter()
         rows = 0
+        g = dag.graph
         for node, o in outcomes.items():
             if node[0] == "proc":
-                parts["done" if o.status == DONE else "failed"] += len(o.dates)
+                key = {DONE: "done", FAILED: "failed", CIRCUIT_BROKEN: "circuit_broken"}[o.status]
+                parts[key] += len(o.dates)
                 rows += o.rows
                 entity.update(o.failures)
                 if o.status == FAILED:
@@ -330,24 +467,30 @@ class Runner:
                 gates[{"pass": "passed", "warn": "warned", "fail": "failed"}[o.status]] += 1
                 if o.status == "fail":
                     failures.append({"node": f"gate {node[1]} ({node[2]})", "error": o.error})
-        never_ran = [n for n in dag.graph if n[0] == "proc" and n not in outcomes]
+        never_ran = [n for n in g if n[0] == "proc" and n not in outcomes]
         for n in never_ran:
-            parts["blocked"] += len(dag.graph.nodes[n]["dates"])
+            parts["blocked"] += len(g.nodes[n]["dates"])
         blocked_by = []
         for node, o in outcomes.items():
             if o.status in (FAILED, "fail"):
-                down = [n for n in nx.descendants(dag.graph, node) if n[0] == "proc"]
+                down = [n for n in nx.descendants(g, node) if n[0] == "proc" and n not in outcomes]
                 if down:
-                    blocked_by.append({"node": node[1], "blocked_nodes": len(down),
-                                       "blocked_partitions": sum(len(dag.graph.nodes[n]["dates"]) for n in down)})
-        status = "interrupted" if interrupted else ("failed" if failures or never_ran else "succeeded")
+                    blocked_by.append({"node": node[1] if node[0] == "proc" else f"gate {node[1]} ({node[2]})",
+                                       "blocked_nodes": len(down),
+                                       "blocked_partitions": sum(len(g.nodes[n]["dates"]) for n in down),
+                                       "first_date": str(min(g.nodes[n]["dates"][0] for n in down))})
+        broken = parts["circuit_broken"] > 0
+        status = "interrupted" if interrupted else ("failed" if failures or never_ran or broken else "succeeded")
         return RunSummary(self.run_id, self.plan.name, status, dict(parts), dict(gates), duration,
                           failures, blocked_by, dict(entity), rows)
 
     def _emit(self, kind: str, data: dict[str, Any]) -> None:
-        # Backfill mode is quiet: only run_finished goes out (DESIGN.md, Modes).
-        if self.mode == "backfill" and kind != "run_finished":
-            return
+        # The policy decides what goes out: a backfill announces only its end (DESIGN.md, Modes).
+        if kind != "run_finished":
+            if not self.policy.alerts and kind in ("run_started", "node_finished", "gate_failed"):
+                return
+            if kind == "phase_completed" and not self.policy.downstream_triggers:
+                return
         event = Event(kind, self.run_id, self.plan.name, data)
         try:
             self.registry.pm.hook.bfplan_on_event(event=event)

@@ -101,8 +101,10 @@ def _affected(plan: Any, registry: Any, graph: nx.DiGraph, seeds: Sequence[str],
 
 
 def plan_work(plan: Any, registry: Any, state: Mapping[tuple[str, date], PartitionState],
-              sel: Selection) -> Work:
-    """Decide what runs. Raises UsageError for a selection that matches nothing."""
+              sel: Selection, *, batch_days: int | None = None) -> Work:
+    """Decide what runs. ``batch_days`` (the mode's) overrides the plan's batching.
+
+    Raises UsageError for a selection that matches nothing."""
     names = [r.name for _, r in plan.processor_refs()]
     for opt, given in (("--only", sel.only), ("--from", sel.from_)):
         for n in given or ():
@@ -150,7 +152,7 @@ def plan_work(plan: Any, registry: Any, state: Mapping[tuple[str, date], Partiti
             else:
                 todo[name].append(d)
 
-    phases = _phase_specs(plan, registry, todo)
+    phases = _phase_specs(plan, registry, todo, batch_days)
     return Work(phases, planned, todo, skipped, phase_dates)
 
 
@@ -162,7 +164,8 @@ def _gate_specs(refs: Sequence[Any], stage: str, processors: tuple[str, ...], k:
     )
 
 
-def _phase_specs(plan: Any, registry: Any, todo: Mapping[str, list[date]]) -> list[PhaseSpec]:
+def _phase_specs(plan: Any, registry: Any, todo: Mapping[str, list[date]],
+                 batch_override: int | None) -> list[PhaseSpec]:
     # Gates guard work: a phase's gates run only when it or a later phase has something to do
     # (a fully done plan re-checks nothing; a resumed one re-checks what it now stands on).
     has_work = [any(todo[r.name] for r in ph.processors) for ph in plan.phases]
@@ -173,7 +176,7 @@ def _phase_specs(plan: Any, registry: Any, todo: Mapping[str, list[date]]) -> li
         for j, ref in enumerate(ph.processors):
             p = registry.processors[ref.name]
             where = f"phases[{k}].processors[{j}]"
-            batch = ref.batch_days or plan.defaults.batch_days
+            batch = batch_override or ref.batch_days or plan.defaults.batch_days
             gates = _gate_specs(ref.gates_after, f"after processor {ref.name}", (ref.name,), k,
                                 f"{where}.gates.after") if todo[ref.name] else ()
             procs.append(ProcSpec(ref.name, k, p.table, tuple(p.inputs), tuple(ref.depends_on),

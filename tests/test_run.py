@@ -34,14 +34,14 @@ def test_run_then_rerun_skips_everything(write_plan, bfplan, tmp_path):
     assert first.exit_code == 0, first.output
     doc = as_json(first)
     assert doc["status"] == "succeeded"
-    assert doc["partitions"] == {"done": 40, "skipped": 0, "failed": 0, "blocked": 0}
+    assert doc["partitions"] == {"done": 40, "skipped": 0, "failed": 0, "blocked": 0, "circuit_broken": 0}
     assert _rows(tmp_path / "w.duckdb", "SELECT count(*) FROM toy.src") == [(30,)]
     # dbl doubles src; cum is the running sum of dbl up to each day
     assert _rows(tmp_path / "w.duckdb", "SELECT running FROM toy.cum WHERE day = DATE '2021-11-02'") == [
         (2 * ((10 + 1) + (20 + 1) + (30 + 1) + (10 + 2) + (20 + 2) + (30 + 2)),)
     ]
     second = as_json(bfplan("run", plan, "--json"))
-    assert second["partitions"] == {"done": 0, "skipped": 40, "failed": 0, "blocked": 0}
+    assert second["partitions"] == {"done": 0, "skipped": 40, "failed": 0, "blocked": 0, "circuit_broken": 0}
     human = bfplan("run", plan)
     assert "nothing to do: all 40 partition(s) are already done" in human.stdout
 
@@ -83,7 +83,7 @@ def test_failure_blocks_only_descendants_and_resume_finishes(write_plan, bfplan,
     doc = as_json(result)
     assert doc["status"] == "failed"
     # flaky's batch 11-03..11-04 failed; src, dbl and flaky's other batches ran; cum is blocked
-    assert doc["partitions"] == {"done": 6 + 6 + 4, "skipped": 0, "failed": 2, "blocked": 6}
+    assert doc["partitions"] == {"done": 6 + 6 + 4, "skipped": 0, "failed": 2, "blocked": 6, "circuit_broken": 0}
     assert "flaky failed on" in result.stderr
     status = {(p["processor"], p["date"]): p["status"] for p in as_json(bfplan("status", plan, "--json"))["partitions"]}
     assert status[("flaky", "2021-11-03")] == "failed"
@@ -94,7 +94,7 @@ def test_failure_blocks_only_descendants_and_resume_finishes(write_plan, bfplan,
     plan.write_text(plan.read_text().replace('fail_on: ["2021-11-03"]', "fail_on: []"))
     again = as_json(bfplan("run", plan, "--json"))
     assert again["status"] == "succeeded"
-    assert again["partitions"] == {"done": 2 + 6, "skipped": 16, "failed": 0, "blocked": 0}
+    assert again["partitions"] == {"done": 2 + 6, "skipped": 16, "failed": 0, "blocked": 0, "circuit_broken": 0}
     assert _rows(tmp_path / "w.duckdb", "SELECT count(*), count(DISTINCT day) FROM toy.flaky") == [(6, 6)]
 
 

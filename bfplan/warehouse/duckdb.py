@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from bfplan.errors import WarehouseError, WarehouseUnavailable
+from bfplan.errors import LockError, WarehouseError, WarehouseUnavailable
 from bfplan.warehouse.base import COLUMN_TYPES, Transaction, Warehouse, check_identifier, split_table
 from bfplan.warehouse.dialect import compile_sql
 
@@ -150,6 +150,11 @@ class DuckDBWarehouse(Warehouse):
         except duckdb.Error as exc:
             msg = str(exc).splitlines()[0]
             if "lock" in msg.lower():
+                from bfplan.lock import describe_holder
+
+                holder = describe_holder(self.path)
+                if holder:
+                    raise LockError(f"{self.path} is {holder}") from exc
                 msg = f"{self.path} is in use by another process ({msg})"
             raise WarehouseUnavailable(f"cannot open DuckDB warehouse: {msg}") from exc
         self._local = threading.local()

@@ -74,8 +74,9 @@ class Noop(Processor):
     sleep_s: float = 0.0
 
     def run(self, ctx: ProcessorContext) -> ProcessorResult:
-        if self.sleep_s:
-            time.sleep(self.sleep_s)
+        pause = float(ctx.params.get("sleep_s", self.sleep_s))
+        if pause:
+            time.sleep(pause)
         return ctx.result
 
 
@@ -90,7 +91,7 @@ def processors() -> list[Any]:
         Halfway(name="halfway", table="toy.halfway", partition_column="day"),
         Transient(name="transient", table="toy.transient", partition_column="day"),
         Noop(name="noop", table="toy.noop", partition_column="day"),
-        Noop(name="slow", table="toy.slow", partition_column="day", sleep_s=0.05),
+        Noop(name="slow", table="toy.slow", partition_column="day", sleep_s=0.2),
     ]
 
 

@@ -1,0 +1,111 @@
+"""Circuit breakers: stop runaway retries of a processor (any mode) or of an entity (daily).
+
+Processor breaker: when a processor's nodes fail ``max_failures`` times in a run, its remaining
+nodes are not started (CIRCUIT_BROKEN) and the trip is recorded; later runs refuse the
+processor until the trip expires (7 days, as the seed's breaker) or ``--reset-breaker``.
+
+Entity breaker (daily mode, per the seed's ``reprocess_attempts``): every entity failure a
+processor records is an attempt; on the ``max_failures``-th attempt for the same entity and
+date the entity is tripped. Processors receive the tripped entities as the
+``@circuit_broken_entities`` parameter and report them as CIRCUIT_BREAKER_ACTIVE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bfplan.ledger import SCHEMA, monotonic_ns, utcnow
+
+BREAKERS = f"{SCHEMA}.circuit_breakers"
+BREAKER_COLUMNS = {
+    "plan_name": "STRING", "processor": "STRING", "event": "STRING", "failures": "INT64", "reason": "STRING",
+    "at": "TIMESTAMP", "until_at": "TIMESTAMP", "run_id": "STRING", "recorded_ns": "INT64",
+}
+ATTEMPTS = f"{SCHEMA}.reprocess_attempts"
+ATTEMPT_COLUMNS = {
+    "plan_name": "STRING", "processor_name": "STRING", "entity_id": "STRING", "analysis_date": "DATE",
+    "attempt_number": "INT64", "attempted_at": "TIMESTAMP", "skip_reason": "STRING",
+    "circuit_breaker_tripped": "BOOL", "circuit_breaker_until": "TIMESTAMP", "run_id": "STRING",
+    "recorded_ns": "INT64",
+}
+COOLDOWN = timedelta(days=7)
+
+
+class Breakers:
+    """Breaker state of one plan, in the ledger."""
+
+    def __init__(self, warehouse: Any, plan_name: str) -> None:
+        self.wh = warehouse
+        self.plan_name = plan_name
+        warehouse.ensure_table(BREAKERS, BREAKER_COLUMNS)
+        warehouse.ensure_table(ATTEMPTS, ATTEMPT_COLUMNS)
+
+    def tripped(self, now: datetime | None = None) -> dict[str, dict[str, Any]]:
+        """Processors whose latest breaker record is a trip that has not expired."""
+        now = now or utcnow()
+        rows = self.wh.query(
+            f"SELECT processor, event, failures, reason, at, until_at, run_id FROM {BREAKERS} "
+            "WHERE plan_name = @plan QUALIFY ROW_NUMBER() OVER (PARTITION BY processor ORDER BY recorded_ns DESC) = 1",
+            {"plan": self.plan_name},
+        )
+        return {r["processor"]: r for r in rows if r["event"] == "tripped" and r["until_at"] > now}
+
+    def trip(self, processor: str, failures: int, reason: str, run_id: str) -> None:
+        now = utcnow()
+        row = (self.plan_name, processor, "tripped", failures, reason[:1000], now, now + COOLDOWN, run_id,
+               monotonic_ns())
+        self.wh.append_rows(BREAKERS, BREAKER_COLUMNS, [row])
+
+    def reset(self, processors: Iterable[str], run_id: str) -> None:
+        """Close the breakers of these processors (and their entities' attempt counts)."""
+        now = utcnow()
+        rows = [(self.plan_name, p, "reset", 0, "--reset-breaker", now, now, run_id, monotonic_ns())
+                for p in processors]
+        self.wh.append_rows(BREAKERS, BREAKER_COLUMNS, rows)
+
+    # -- entity level (daily) -----------------------------------------------------------------
+    def record_attempts(self, processor: str, failures: Sequence[dict[str, Any]], run_id: str,
+                        max_failures: int) -> int:
+        """Count one attempt per failed (entity, date); trip those at ``max_failures``. Returns trips."""
+        if not failures:
+            return 0
+        dates = sorted({f["analysis_date"] for f in failures})
+        previous = {
+            (r["entity_id"], r["analysis_date"]): r["n"]
+            for r in self.wh.query(
+                f"SELECT entity_id, analysis_date, COUNT(*) AS n FROM {ATTEMPTS} WHERE plan_name = @plan "
+                "AND processor_name = @processor AND analysis_date IN UNNEST(@dates) "
+                "AND recorded_ns > @since GROUP BY entity_id, analysis_date",
+                {"plan": self.plan_name, "processor": processor, "dates": dates, "since": self._reset_ns(processor)},
+            )
+        }
+        now = utcnow()
+        rows, trips = [], 0
+        for f in failures:
+            n = previous.get((f["entity_id"], f["analysis_date"]), 0) + 1
+            tripped = n >= max_failures
+            trips += tripped
+            rows.append((self.plan_name, processor, f["entity_id"], f["analysis_date"], n, now,
+                         f.get("failure_category"), tripped, now + COOLDOWN if tripped else None, run_id,
+                         monotonic_ns()))
+        self.wh.append_rows(ATTEMPTS, ATTEMPT_COLUMNS, rows)
+        return trips
+
+    def _reset_ns(self, processor: str) -> int:
+        rows = self.wh.query(
+            f"SELECT MAX(recorded_ns) AS ns FROM {BREAKERS} WHERE plan_name = @plan AND processor = @processor "
+            "AND event = 'reset'", {"plan": self.plan_name, "processor": processor})
+        return (rows[0]["ns"] if rows else None) or 0
+
+    def tripped_entities(self, processor: str, dates: Sequence[date]) -> list[str]:
+        """Entities whose breaker is open for any of ``dates``."""
+        rows = self.wh.query(
+            f"SELECT DISTINCT entity_id FROM {ATTEMPTS} WHERE plan_name = @plan AND processor_name = @processor "
+            "AND analysis_date IN UNNEST(@dates) AND circuit_breaker_tripped AND circuit_breaker_until > @now "
+            "AND recorded_ns > @since ORDER BY entity_id",
+            {"plan": self.plan_name, "processor": processor, "dates": list(dates), "now": utcnow(),
+             "since": self._reset_ns(processor)},
+        )
+        return [r["entity_id"] for r in rows]
