@@ -1,13 +1,13 @@
 """Run a plan: schedule ready DAG nodes on a thread pool, record everything in the ledger.
 
-Ready nodes run concurrently: at most ``jobs`` in flight (and ``max_concurrency`` per
-processor), so a tripped breaker or an interrupt never has a queue of started work behind it;
-barriers complete inline. A node that fails (after its retries, for errors the warehouse calls
-transient) blocks exactly its descendants; independent branches carry on. A blocking gate
-that fails is a failed node. A processor whose nodes keep failing trips its circuit breaker.
-SIGINT/SIGTERM stop scheduling, let running nodes finish their transaction, and record the
-run as interrupted: the next run resumes from the ledger. The mode's policy
-(:mod:`bfplan.modes`) decides batching, events, thresholds and the entity breaker.
+Ready nodes run concurrently on ``jobs`` threads (``max_concurrency`` per processor), with a
+short queue so the threads stay busy; barriers complete inline. A node that fails (after its
+retries, for errors the warehouse calls transient) blocks exactly its descendants;
+independent branches carry on. A blocking gate that fails is a failed node. A processor
+whose nodes keep failing trips its circuit breaker. SIGINT/SIGTERM stop scheduling, let
+running nodes finish their transaction, and record the run as interrupted: the next run
+resumes from the ledger. The mode's policy (:mod:`bfplan.modes`) decides batching, events,
+thresholds and the entity breaker.
 """
 
 from __future__ import annotations
@@ -134,6 +134,7 @@ class Runner:
         self._breakers: Breakers | None = None
         self._node_failures: Counter[str] = Counter()
         self._broken: set[str] = set()
+        self._breaker_lock = threading.Lock()
 
     # -- planning ----------------------------------------------------------------------------
     def prepare(self) -> tuple[Work, Dag]:
@@ -197,13 +198,14 @@ class Runner:
         plan_path = str(self.plan.path)
         self.run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         lock = RunLock(self.wh, self.plan.name, self.run_id, ttl_s=self.options.lock_ttl_s)
-        lock.acquire(steal=self.options.steal_lock)
         notifier = WebhookNotifier(hooks) if hooks else None
-        if notifier:
-            self.registry.pm.register(notifier, name=f"bfplan.notify.{self.run_id}")
-        started = False
+        started = locked = False
         try:
             with sigterm_as_interrupt():
+                lock.acquire(steal=self.options.steal_lock)
+                locked = True
+                if notifier:
+                    self.registry.pm.register(notifier, name=f"bfplan.notify.{self.run_id}")
                 self.ledger.start_run(plan_path, self.mode, self.options.command, run_id=self.run_id)
                 started = True
                 self._breakers = Breakers(self.wh, self.plan.name)
@@ -222,8 +224,9 @@ class Runner:
                     self.ledger.finish_run(self.run_id, plan_path, self.mode, "interrupted", {})
             raise Interrupted(f"run {self.run_id} interrupted; run the plan again to resume") from None
         finally:
-            lock.release()
-            if notifier:
+            if locked:
+                lock.release()
+            if notifier and self.registry.pm.is_registered(notifier):
                 self.registry.pm.unregister(notifier)
         return summary
 
@@ -251,6 +254,9 @@ class Runner:
         total = sum(1 for n in g if n[0] != "barrier")
         finished = 0
         interrupted = False
+        # A short queue per worker keeps the threads busy between scheduler wake-ups; kept short
+        # so an interrupt or a tripped breaker (checked again when a node starts) stops little.
+        inflight = max(1, self.jobs) * 4
 
         def complete(node: tuple, ok: bool) -> None:
             if not ok:
@@ -286,11 +292,11 @@ class Runner:
                                                          error=f"circuit breaker open for {node[1]}"))
                                 continue
                             limit = self.refs[node[1]].max_concurrency
-                            if len(running) >= self.jobs or (limit and per_proc[node[1]] >= limit):
+                            if len(running) >= inflight or (limit and per_proc[node[1]] >= limit):
                                 waiting.append(node)
                                 continue
                             per_proc[node[1]] += 1
-                        elif len(running) >= self.jobs:
+                        elif len(running) >= inflight:
                             waiting.append(node)
                             continue
                         fn = self._run_proc if node[0] == "proc" else self._run_gate
@@ -302,10 +308,7 @@ class Runner:
                         node = running.pop(fut)
                         if node[0] == "proc":
                             per_proc[node[1]] -= 1
-                        outcome = fut.result()
-                        if outcome.status == FAILED:
-                            self._count_failure(node[1], outcome)
-                        finish(node, outcome)
+                        finish(node, fut.result())
                     # Nodes held back (jobs, max_concurrency) go first, in the order they became ready.
                     ready.extendleft(reversed(waiting))
                     waiting.clear()
@@ -322,9 +325,12 @@ class Runner:
         return outcomes, blocked, interrupted
 
     def _count_failure(self, processor: str, outcome: NodeOutcome) -> None:
-        self._node_failures[processor] += 1
+        # Counted in the worker, under a lock, so the very next queued node already sees the trip.
         limit = self.plan.defaults.circuit_breaker_max_failures
-        if limit and self._node_failures[processor] >= limit and processor not in self._broken:
+        with self._breaker_lock:
+            self._node_failures[processor] += 1
+            if not (limit and self._node_failures[processor] >= limit and processor not in self._broken):
+                return
             self._broken.add(processor)
             assert self._breakers is not None
             self._breakers.trip(processor, self._node_failures[processor], outcome.error or "", self.run_id)
@@ -346,6 +352,8 @@ class Runner:
 
     def _run_proc(self, data: Mapping[str, Any], node: tuple) -> NodeOutcome:
         name, dates = node[1], data["dates"]
+        if name in self._broken:  # tripped while this node waited in the queue
+            return NodeOutcome(node, CIRCUIT_BROKEN, dates=dates, error=f"circuit breaker open for {name}")
         proc = self.registry.processors[name]
         ref = self.refs[name]
         retries = ref.retries if ref.retries is not None else self.plan.defaults.retries
@@ -391,7 +399,9 @@ class Runner:
                 self.ledger.flush()
                 self._emit("node_finished", {"node": f"{name} {dates[0]}..{dates[-1]}", "status": FAILED,
                                              "error": error})
-                return NodeOutcome(node, FAILED, error=error, attempts=attempt, dates=dates)
+                out = NodeOutcome(node, FAILED, error=error, attempts=attempt, dates=dates)
+                self._count_failure(name, out)
+                return out
 
     def _record_attempts(self, proc: Any, dates: tuple[date, ...]) -> None:
         if not proc.failures_table or self._breakers is None:

@@ -157,7 +157,7 @@ def test_circuit_breaker_trips_persists_and_resets(write_plan, bfplan):
 class _Hook(http.server.BaseHTTPRequestHandler):
     received: list[dict] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         _Hook.received.append(json.loads(body))
         self.send_response(200)
