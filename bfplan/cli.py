@@ -171,7 +171,9 @@ def validate(plan: str) -> None:
 @click.option("--only", help="Run only these processors (comma-separated).")
 @click.option("--from", "from_", help="Recompute these processors and everything downstream of them.")
 @click.option("--force", is_flag=True, help="Recompute partitions already done.")
-@click.option("--rerun-failed", is_flag=True, help="Recompute only partitions that failed or were blocked.")
+@click.option("--rerun-failed", is_flag=True,
+              help="Recompute only partitions that failed or were blocked, or have correctable entity failures.")
+@click.option("--stale", is_flag=True, help="Recompute stale partitions (upstream rewritten since) and their readers.")
 @click.option("--mode", type=click.Choice(["backfill", "daily"]), help="Override the plan's mode.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Nodes to run at once (default: the plan's).")
 @click.option("--dry-run", is_flag=True, help="Print what would run; touch nothing.")
@@ -180,7 +182,7 @@ def validate(plan: str) -> None:
 @click.option("--steal-lock", is_flag=True, help="Take the plan's run lock from a run that stopped heartbeating.")
 @global_options
 def run(plan: str, start: str | None, end: str | None, dates: str | None, only: str | None, from_: str | None,
-        force: bool, rerun_failed: bool, mode: str | None, jobs: int | None, dry_run: bool,
+        force: bool, rerun_failed: bool, stale: bool, mode: str | None, jobs: int | None, dry_run: bool,
         reset_breaker: str | None, steal_lock: bool) -> None:
     """Run PLAN phase by phase; skip partitions already done; resume after a failure.
 
@@ -194,7 +196,7 @@ def run(plan: str, start: str | None, end: str | None, dates: str | None, only: 
     if dates and (start or end):
         raise UsageError("--dates cannot be combined with --start/--end")
     sel = Selection(start=_dates(start, "--start"), end=_dates(end, "--end"), dates=_date_list(dates),
-                    only=_names(only), from_=_names(from_), force=force, rerun_failed=rerun_failed)
+                    only=_names(only), from_=_names(from_), force=force, rerun_failed=rerun_failed, stale=stale)
     session = _session(plan)
     as_json = bool(_globals().get("json_out"))
     try:
@@ -272,6 +274,33 @@ def check(plan: str, gate: str | None, start: str | None, end: str | None, stric
     else:
         print_check_report(report)
     sys.exit(report.exit_code)
+
+
+@cli.command()
+@click.argument("plan", type=click.Path(dir_okay=False))
+@click.option("--start", help="First date to look at.")
+@click.option("--end", help="Last date to look at.")
+@global_options
+def gaps(plan: str, start: str | None, end: str | None) -> None:
+    """Find gaps in PLAN's tables: missing_date, partial, null_field, zero_value, cascade.
+
+    Reads the data itself, not just the ledger. Exit 1 when any gap is found.
+    """
+    from bfplan.gaps import find_gaps
+    from bfplan.report import print_gaps
+
+    session = _session(plan)
+    try:
+        found = find_gaps(session.plan, session.registry, session.warehouse,
+                          start=_dates(start, "--start"), end=_dates(end, "--end"))
+    finally:
+        session.close()
+    if _globals().get("json_out"):
+        _emit({"gaps": [g.as_dict() for g in found]})
+    else:
+        print_gaps(found, plan)
+    if found:
+        sys.exit(1)
 
 
 @cli.command()

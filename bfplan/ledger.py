@@ -93,10 +93,13 @@ class Ledger:
     def __init__(self, warehouse: Warehouse, plan_name: str, *, flush_every: int = 2000) -> None:
         self.wh = warehouse
         self.plan_name = plan_name
-        self._buffer: dict[str, list[tuple]] = {PARTITIONS: [], GATES: []}
+        from bfplan.lineage import LINEAGE, LINEAGE_COLUMNS
+
+        self._columns = {PARTITIONS: PARTITION_COLUMNS, GATES: GATE_COLUMNS, LINEAGE: LINEAGE_COLUMNS}
+        self._buffer: dict[str, list[tuple]] = {t: [] for t in self._columns}
         self._lock = threading.Lock()
         self._flush_every = flush_every
-        for table, cols in ((RUNS, RUN_COLUMNS), (PARTITIONS, PARTITION_COLUMNS), (GATES, GATE_COLUMNS)):
+        for table, cols in ((RUNS, RUN_COLUMNS), *self._columns.items()):
             warehouse.ensure_table(table, cols, partition_column=None)
 
     # -- runs --------------------------------------------------------------------------------
@@ -149,6 +152,11 @@ class Ledger:
         """Append partition records inside a write transaction (they commit with the data)."""
         tx.append_rows(PARTITIONS, PARTITION_COLUMNS, records)
 
+    def append_in(self, tx: Transaction, table: str, records: list[tuple]) -> None:
+        """Append records of a ledger table inside a write transaction."""
+        if records:
+            tx.append_rows(table, self._columns[table], records)
+
     def buffer(self, records: list[tuple], table: str = PARTITIONS) -> None:
         """Queue records that describe no write; flushed in batches and at the end of a run."""
         with self._lock:
@@ -161,10 +169,9 @@ class Ledger:
         """Append every buffered record."""
         with self._lock:
             pending = {t: rows for t, rows in self._buffer.items() if rows}
-            self._buffer = {PARTITIONS: [], GATES: []}
+            self._buffer = {t: [] for t in self._columns}
         for table, rows in pending.items():
-            cols = PARTITION_COLUMNS if table == PARTITIONS else GATE_COLUMNS
-            self.wh.append_rows(table, cols, rows)
+            self.wh.append_rows(table, self._columns[table], rows)
 
     def current(
         self, processors: Iterable[str] | None = None, start: date | None = None, end: date | None = None

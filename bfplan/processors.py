@@ -172,6 +172,11 @@ class Processor:
     failures_table: str | None = None
     #: how far back this processor reads its inputs, in days (None: season to date)
     lookback_days: int | None = 0
+    #: per-input override of lookback_days: {"dataset.table": days or None}
+    input_lookback: Mapping[str, int | None] = field(default_factory=dict)
+    #: SQL predicate over the output table limiting which rows critical fields apply to (e.g.
+    #: "has_shot_zone_data": a game without a shot-event file has no zones to be wrong about)
+    critical_filter: str | None = None
     clustering: tuple[str, ...] = ()
     description: str = ""
     #: JSON Schema for the processor's ``params`` in a plan
@@ -201,6 +206,13 @@ class Processor:
     def run(self, ctx: ProcessorContext) -> ProcessorResult:
         """Compute and write ``ctx.dates``. Must be idempotent: running twice gives the same table."""
         raise NotImplementedError
+
+    def source_files(self, params: Mapping[str, Any], day: date) -> Sequence[Path] | None:
+        """The files this processor reads for ``day`` (the preflight gate checks they exist).
+
+        ``None`` (the default) means it reads no files; a file source overrides this.
+        """
+        return None
 
 
 @dataclass(frozen=True)

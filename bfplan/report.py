@@ -42,12 +42,31 @@ def print_run_summary(summary: Any, plan_path: str) -> None:
 
 
 def status_rows(session: Any, start: date | None, end: date | None) -> list[dict[str, Any]]:
-    """The latest ledger state of every partition of the plan's processors."""
-    names = [r.name for _, r in session.plan.processor_refs()]
-    ledger = Ledger(session.warehouse, session.plan.name)
-    state = ledger.current(names, start, end)
-    order = {n: i for i, n in enumerate(names)}
-    return [s.as_dict() for s in sorted(state.values(), key=lambda s: (order[s.processor], s.date))]
+    """Every planned partition: its ledger state, ``stale`` when upstream changed since it was
+    built, ``missing`` when never recorded or its rows are gone (a missing_date gap)."""
+    from bfplan.gaps import find_gaps
+    from bfplan.work import expand_dates
+
+    plan, registry, wh = session.plan, session.registry, session.warehouse
+    names = [r.name for _, r in plan.processor_refs()]
+    state = Ledger(wh, plan.name).current(names, start, end)
+    gaps = {(g.processor, g.date): g for g in find_gaps(plan, registry, wh, start=start, end=end)}
+    rows = []
+    for phase in plan.phases:
+        dates = [d for d in expand_dates(phase.dates, registry, plan)
+                 if (start is None or d >= start) and (end is None or d <= end)]
+        for ref in phase.processors:
+            for d in dates:
+                st = state.get((ref.name, d))
+                row = st.as_dict() if st else {"processor": ref.name, "date": d.isoformat(), "status": "missing",
+                                                "run_id": None, "rows": None, "duration_s": None,
+                                                "attempt": None, "error": None}
+                gap = gaps.get((ref.name, d))
+                if row["status"] == "done" and gap is not None and gap.type in ("cascade", "missing_date"):
+                    row["status"] = "stale" if gap.type == "cascade" else "missing"
+                    row["error"] = gap.detail
+                rows.append(row)
+    return rows
 
 
 def print_status_grid(rows: list[dict[str, Any]], plan: Any) -> None:
@@ -72,7 +91,7 @@ def print_status_grid(rows: list[dict[str, Any]], plan: Any) -> None:
             sym, col = SYMBOLS.get(st, ("?", "white"))
             cells.append(click.style(sym, fg=col) if color else sym)
         click.echo(f"{n:<{width}}  {''.join(cells)}")
-    legend = "  ".join(f"{SYMBOLS[k][0]} {k} ({counts.get(k, 0)})" for k in SYMBOLS if k != "stale")
+    legend = "  ".join(f"{SYMBOLS[k][0]} {k} ({counts.get(k, 0)})" for k in SYMBOLS)
     click.echo(legend)
 
 
@@ -89,3 +108,19 @@ def print_check_report(report: Any) -> None:
         if len(shown) > 10:
             click.echo(f"     ... and {len(shown) - 10} more finding(s) (use --json for all)")
     click.echo(f"check {report.status}")
+
+
+def print_gaps(gaps: list[Any], plan_path: str) -> None:
+    """Gaps grouped by type, then what to do about them."""
+    if not gaps:
+        click.echo("no gaps")
+        return
+    by_type = Counter(g.type for g in gaps)
+    for g in gaps:
+        click.echo(f"{g.type:<12} {g.processor:<10} {g.date}  {g.detail}")
+    click.echo(", ".join(f"{n} {t}" for t, n in by_type.items()))
+    if by_type.get("cascade"):
+        click.echo(f"cascade: `bfplan run {plan_path} --stale` recomputes stale partitions, upstream first", err=True)
+    if set(by_type) - {"cascade"}:
+        click.echo(f"missing or bad data: fix upstream first, then `bfplan run {plan_path} --from P --dates D,...` "
+                   "recomputes P and everything downstream in order", err=True)

@@ -34,6 +34,7 @@ from bfplan.errors import Interrupted, PlanError, UsageError
 from bfplan.events import Event
 from bfplan.gates.base import GateContext, GateResult
 from bfplan.ledger import BLOCKED, CIRCUIT_BROKEN, DONE, FAILED, Ledger, utcnow
+from bfplan.lineage import LINEAGE, Producers, VersionIndex, lineage_records, stale_partitions
 from bfplan.lock import RunLock
 from bfplan.modes import policy_for
 from bfplan.processors import ProcessorContext
@@ -96,21 +97,37 @@ class RunSummary:
         }
 
 
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM like Ctrl-C while running (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+class StopRequest:
+    """SIGINT/SIGTERM ask the run to stop: the first signal sets a flag the scheduler checks
+    (running nodes finish their transaction, nothing new starts); a second SIGINT forces an
+    immediate KeyboardInterrupt. A flag, not an exception, so no warehouse call is torn
+    half-way by a signal."""
 
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+    def __init__(self) -> None:
+        self.event = threading.Event()
 
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    def __bool__(self) -> bool:
+        return self.event.is_set()
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[StopRequest]:
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+
+        def handler(signum: int, frame: Any) -> None:
+            if self.event.is_set() and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            self.event.set()
+            log.warning("stop requested: no new nodes start; running ones finish their transaction "
+                        "(Ctrl-C again to abort at once)", signal=signal.Signals(signum).name)
+
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            for sig, prev in previous.items():
+                signal.signal(sig, prev)
 
 
 class Runner:
@@ -135,6 +152,9 @@ class Runner:
         self._node_failures: Counter[str] = Counter()
         self._broken: set[str] = set()
         self._breaker_lock = threading.Lock()
+        self._stop = StopRequest()
+        self._versions = VersionIndex({})
+        self._producers = Producers.of(registry.processors[r.name] for _, r in plan.processor_refs())
 
     # -- planning ----------------------------------------------------------------------------
     def prepare(self) -> tuple[Work, Dag]:
@@ -142,8 +162,13 @@ class Runner:
         if self._work is None or self._dag is None:
             procs = [r.name for _, r in self.plan.processor_refs()]
             state = self.ledger.current(procs)
+            self._versions = VersionIndex.from_state(state)
+            stale: dict[str, set[date]] = {}
+            if self.options.selection.stale:
+                for st in stale_partitions(self.wh, self.plan.name, procs):
+                    stale.setdefault(st.processor, set()).add(st.date)
             work = plan_work(self.plan, self.registry, state, self.options.selection,
-                             batch_days=self.policy.batch_days)
+                             batch_days=self.policy.batch_days, stale=stale)
             self._check_age(work)
             self._work = work
             self._dag = build_dag(work.phases)
@@ -201,7 +226,7 @@ class Runner:
         notifier = WebhookNotifier(hooks) if hooks else None
         started = locked = False
         try:
-            with sigterm_as_interrupt():
+            with self._stop.installed():
                 lock.acquire(steal=self.options.steal_lock)
                 locked = True
                 if notifier:
@@ -212,6 +237,7 @@ class Runner:
                 self._open_breakers()
                 self._emit("run_started", {"to_run": work.to_run})
                 outcomes, blocked, interrupted = self._schedule(dag.graph)
+                interrupted = interrupted or bool(self._stop)
                 summary = self._summarize(work, dag, outcomes, interrupted, time.perf_counter() - t0)
                 self._record_blocked(dag.graph, outcomes, blocked)
                 self.ledger.finish_run(self.run_id, plan_path, self.mode, summary.status, summary.as_dict())
@@ -278,6 +304,12 @@ class Runner:
         with ThreadPoolExecutor(max_workers=max(1, self.jobs), thread_name_prefix="bfplan") as pool:
             try:
                 while ready or running or waiting:
+                    if self._stop:
+                        interrupted = True
+                        ready.clear()
+                        waiting.clear()
+                        if not running:
+                            break
                     while ready:
                         node = ready.popleft()
                         if node in blocked:
@@ -303,7 +335,8 @@ class Runner:
                         running[pool.submit(fn, g.nodes[node], node)] = node
                     if not running:
                         break
-                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    # a timeout, so a stop request is seen even while long nodes run
+                    done, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
                     for fut in done:
                         node = running.pop(fut)
                         if node[0] == "proc":
@@ -313,9 +346,8 @@ class Runner:
                     ready.extendleft(reversed(waiting))
                     waiting.clear()
             except KeyboardInterrupt:
+                # a second Ctrl-C: abandon queued nodes; running transactions roll back on exit
                 interrupted = True
-                log.warning("interrupted: no new nodes start; running ones finish their transaction",
-                            running=len(running))
                 for fut in list(running):
                     fut.cancel()
                 for fut in list(running):
@@ -370,10 +402,16 @@ class Runner:
                     rows = result.rows if result is not None else {}
                     records = self.ledger.partition_records(self.run_id, name, proc.table, dates, DONE,
                                                             attempt=attempt, rows=rows, started_at=started)
+                    versions = {r[4]: r[-1] for r in records}
+                    lineage = lineage_records(self.plan.name, self.run_id, proc, versions, self._producers,
+                                              self._versions)
                     if tx.wrote:
                         self.ledger.mark_in(tx, records)
+                        self.ledger.append_in(tx, LINEAGE, lineage)
                 if not tx.wrote:
                     self.ledger.buffer(records)
+                    self.ledger.buffer(lineage, LINEAGE)
+                self._versions.update(name, versions)
                 failures = dict(result.failures) if result is not None else {}
                 if failures and self.policy.record_reprocess_attempts:
                     self._record_attempts(proc, dates)

@@ -2,13 +2,15 @@
 
 Selection follows the CLI: ``--start/--end/--dates`` narrow the plan's dates, ``--only`` the
 processors, ``--from P`` takes P and every processor downstream of it (by table lineage and
-``depends_on``, across phases) and recomputes them even if done; ``--force`` recomputes
+``depends_on``, across phases) and recomputes them even if done; ``--stale`` does the same
+from the stale partitions (and only the dates their readers' windows reach); ``--force`` recomputes
 everything selected; ``--rerun-failed`` takes only partitions that were attempted and are
 not done. Otherwise a partition already ``done`` in the ledger is skipped.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ import networkx as nx
 from bfplan.dag import GateSpec, PhaseSpec, ProcSpec, batch_dates
 from bfplan.errors import UsageError
 from bfplan.ledger import DONE, PartitionState
+from bfplan.lineage import input_lookback
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ class Selection:
     from_: tuple[str, ...] | None = None
     force: bool = False
     rerun_failed: bool = False
+    #: recompute stale partitions (see bfplan.lineage) and what reads them, upstream first
+    stale: bool = False
 
 
 @dataclass
@@ -78,61 +83,70 @@ def processor_graph(plan: Any, registry: Any) -> nx.DiGraph:
     return g
 
 
-def _affected(plan: Any, registry: Any, graph: nx.DiGraph, seeds: Sequence[str],
+def _affected(registry: Any, graph: nx.DiGraph, seeds: Mapping[str, set[date]],
               planned: Mapping[str, list[date]]) -> dict[str, set[date]]:
-    """Dates to recompute downstream of ``seeds``: a consumer's date is affected when it
-    reads (within its lookback) an affected date of a producer."""
-    affected: dict[str, set[date]] = {s: set(planned.get(s, ())) for s in seeds}
-    order = [n for n in nx.topological_sort(graph) if n not in seeds]
-    for name in order:
+    """Dates to recompute downstream of ``seeds`` (processor → dates): a consumer's date is
+    affected when it reads, within its lookback for that input, an affected producer date."""
+    affected: dict[str, set[date]] = {s: set(ds) for s, ds in seeds.items() if ds}
+    for name in nx.topological_sort(graph):
         ups = [u for u in graph.predecessors(name) if affected.get(u)]
         if not ups:
             continue
-        lookback = registry.processors[name].lookback_days
-        hit: set[date] = set()
-        for d in planned.get(name, ()):
-            for u in ups:
-                if any(a <= d and (lookback is None or d - a <= timedelta(days=lookback)) for a in affected[u]):
+        proc = registry.processors[name]
+        hit: set[date] = set(affected.get(name, ()))
+        for u in ups:
+            lookback = input_lookback(proc, registry.processors[u].table)
+            first = sorted(affected[u])
+            for d in planned.get(name, ()):
+                # the latest affected upstream date <= d decides: is it inside d's window?
+                i = bisect.bisect_right(first, d) - 1
+                if i >= 0 and (lookback is None or d - first[i] <= timedelta(days=lookback)):
                     hit.add(d)
-                    break
         if hit:
             affected[name] = hit
     return affected
 
 
 def plan_work(plan: Any, registry: Any, state: Mapping[tuple[str, date], PartitionState],
-              sel: Selection, *, batch_days: int | None = None) -> Work:
-    """Decide what runs. ``batch_days`` (the mode's) overrides the plan's batching.
+              sel: Selection, *, batch_days: int | None = None,
+              stale: Mapping[str, set[date]] | None = None,
+              correctable: Mapping[str, set[date]] | None = None) -> Work:
+    """Decide what runs. ``batch_days`` (the mode's) overrides the plan's batching; ``stale``
+    and ``correctable`` (processor → dates) come from the ledger and the failures tables.
 
-    Raises UsageError for a selection that matches nothing."""
+    ``--dates``/``--start``/``--end`` narrow the plan's dates; with ``--from`` (or ``--stale``)
+    they narrow the seeds only: a reader whose window reaches a recomputed date is recomputed
+    on its own (later) dates too. Raises UsageError for a selection that matches nothing."""
     names = [r.name for _, r in plan.processor_refs()]
     for opt, given in (("--only", sel.only), ("--from", sel.from_)):
         for n in given or ():
             if n not in names:
                 raise UsageError(f"{opt}: '{n}' is not a processor of this plan ({', '.join(names)})")
+    full: dict[str, list[date]] = {}
     planned: dict[str, list[date]] = {}
-    phase_dates: dict[str, list[date]] = {}
+    phase_of: dict[str, str] = {}
     for phase in plan.phases:
-        dates = expand_dates(phase.dates, registry, plan)
+        every = expand_dates(phase.dates, registry, plan)
+        dates = every
         if sel.dates is not None:
-            dates = [d for d in dates if d in set(sel.dates)]
+            wanted = set(sel.dates)
+            dates = [d for d in dates if d in wanted]
         if sel.start is not None:
             dates = [d for d in dates if d >= sel.start]
         if sel.end is not None:
             dates = [d for d in dates if d <= sel.end]
-        phase_dates[phase.name] = dates
         for ref in phase.processors:
-            planned[ref.name] = dates
+            full[ref.name], planned[ref.name], phase_of[ref.name] = every, dates, phase.name
     if not any(planned.values()):
         raise UsageError("no planned dates match the selection (check --start/--end/--dates against the plan)")
 
-    selected = set(names)
+    selected = set(sel.only) if sel.only else set(names)
     forced: dict[str, set[date]] = {}
-    if sel.only:
-        selected = set(sel.only)
-    if sel.from_:
-        graph = processor_graph(plan, registry)
-        forced = _affected(plan, registry, graph, sel.from_, planned)
+    if sel.from_ or sel.stale:
+        seeds = {p: set(planned[p]) for p in sel.from_ or ()}
+        for p, ds in (stale or {}).items():
+            seeds.setdefault(p, set()).update(d for d in ds if d in set(planned.get(p, ())))
+        forced = _affected(registry, processor_graph(plan, registry), seeds, full)
         selected &= set(forced)
     todo: dict[str, list[date]] = {}
     skipped: dict[str, list[date]] = {}
@@ -140,17 +154,25 @@ def plan_work(plan: Any, registry: Any, state: Mapping[tuple[str, date], Partiti
         todo[name], skipped[name] = [], []
         if name not in selected:
             continue
+        if name in forced:
+            todo[name] = sorted(forced[name])
+            continue
+        fixable = (correctable or {}).get(name, set())
         for d in planned[name]:
             st = state.get((name, d))
-            if sel.force or d in forced.get(name, ()):
+            if sel.force:
                 todo[name].append(d)
             elif sel.rerun_failed:
-                if st is not None and st.status != DONE:
+                if (st is not None and st.status != DONE) or d in fixable:
                     todo[name].append(d)
             elif st is not None and st.status == DONE:
                 skipped[name].append(d)
             else:
                 todo[name].append(d)
+    phase_dates: dict[str, list[date]] = {}
+    for name in names:
+        merged = set(phase_dates.get(phase_of[name], ())) | set(planned[name]) | set(todo[name])
+        phase_dates[phase_of[name]] = sorted(merged)
 
     phases = _phase_specs(plan, registry, todo, batch_days)
     return Work(phases, planned, todo, skipped, phase_dates)

@@ -91,8 +91,8 @@ def test_sigterm_is_an_interrupt_too(write_plan, tmp_path):
     proc = _bfplan_process(plan)
     _wait_for(tmp_path / "w.duckdb.run.json")
     proc.send_signal(signal.SIGTERM)
-    proc.communicate(timeout=30)
-    assert proc.returncode == 130
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
 
 
 def test_ledger_lock_held_and_expired_and_stolen(write_plan, bfplan, tmp_path):

@@ -148,7 +148,7 @@ def test_only_and_from_select_processors(write_plan, bfplan, tmp_path):
     done = _rows(tmp_path / "w.duckdb", f"SELECT DISTINCT processor FROM bfplan.partition_log "
                  f"WHERE run_id = '{frm['run_id']}' AND status = 'done' ORDER BY 1")
     assert done == [("cum",), ("dbl",)]
-    assert frm["partitions"]["done"] == 2
+    assert frm["partitions"]["done"] == 1 + 6  # dbl on 11-05; cum on 11-05..11-10 (season-to-date window)
 
 
 def test_dry_run_touches_nothing(write_plan, bfplan, tmp_path):

@@ -17,6 +17,10 @@ SRC = """
 SELECT d AS day, n AS k, CAST(n * 10 + EXTRACT(DAY FROM d) AS INT64) AS v
 FROM UNNEST(@dates) AS d CROSS JOIN UNNEST(GENERATE_ARRAY(1, 3)) AS n
 """
+EXPECTED = """
+SELECT d AS partition_date, CAST(n AS STRING) AS entity_id
+FROM UNNEST(@dates) AS d CROSS JOIN UNNEST(GENERATE_ARRAY(1, 3)) AS n
+"""
 DBL = "SELECT day, k, CAST(v * 2 AS INT64) AS v FROM toy.src WHERE day IN UNNEST(@dates)"
 SIDE = "SELECT day, CAST(SUM(v) AS INT64) AS total FROM toy.src WHERE day IN UNNEST(@dates) GROUP BY day"
 CUM = """
@@ -82,7 +86,8 @@ class Noop(Processor):
 
 def processors() -> list[Any]:
     return [
-        SqlProcessor(name="src", table="toy.src", partition_column="day", entity_key=("k",), sql=SRC),
+        SqlProcessor(name="src", table="toy.src", partition_column="day", entity_key=("k",), sql=SRC,
+                     critical_fields={"v": "positive"}, expected_entities_sql=EXPECTED),
         SqlProcessor(name="dbl", table="toy.dbl", partition_column="day", inputs=("toy.src",), sql=DBL),
         SqlProcessor(name="side", table="toy.side", partition_column="day", inputs=("toy.src",), sql=SIDE),
         SqlProcessor(name="cum", table="toy.cum", partition_column="day", inputs=("toy.dbl",), sql=CUM,

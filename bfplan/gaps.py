@@ -1,0 +1,174 @@
+"""Gap detection: what is missing or wrong in the data itself, per processor and date.
+
+The seed runbook's gap types, each found with a few set-based queries per processor over the
+plan's dates (never a query per date), reading the tables themselves, not just the ledger — a
+row deleted by hand is a gap:
+
+* ``missing_date`` — a planned date (the calendar's: days without games never count) with no
+  rows and no failure records at all;
+* ``partial`` — expected entities with neither a row nor a categorized failure;
+* ``null_field`` / ``zero_value`` — a critical field NULL, or 0 where it must be positive;
+* ``cascade`` — a partition built from upstream data that has changed since, or was missing
+  when it was built (from the ledger's lineage, :mod:`bfplan.lineage`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from bfplan.lineage import stale_partitions
+from bfplan.warehouse.base import check_identifier
+
+GAP_TYPES = ("missing_date", "partial", "null_field", "zero_value", "cascade")
+DATE_LEVEL = "DATE_LEVEL"
+MAX_NAMED = 10
+
+
+@dataclass(frozen=True)
+class Gap:
+    """One gap: which processor, table and date, its type and a human detail."""
+
+    processor: str
+    table: str
+    date: date
+    type: str
+    detail: str
+    entities: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"processor": self.processor, "table": self.table, "date": self.date.isoformat(),
+                "type": self.type, "detail": self.detail, "entities": list(self.entities)}
+
+
+def _names(text: str | None, total: int) -> tuple[tuple[str, ...], str]:
+    items = sorted(set(filter(None, (text or "").split("\x1f"))))
+    shown = items[:MAX_NAMED]
+    more = f" and {total - len(shown)} more" if total > len(shown) else ""
+    return tuple(shown), ", ".join(shown) + more
+
+
+def _failures_by_date(wh: Any, p: Any, dates: Sequence[date]) -> dict[date, tuple[int, int]]:
+    """(date-level failures, entities with a failure) per date, unresolved failures only."""
+    if not p.failures_table or not wh.table_exists(p.failures_table):
+        return {}
+    rows = wh.query(
+        f"SELECT analysis_date AS d, COUNTIF(entity_id = '{DATE_LEVEL}') AS date_level, "
+        f"COUNT(DISTINCT IF(entity_id = '{DATE_LEVEL}', NULL, entity_id)) AS entities "
+        f"FROM {p.failures_table} WHERE processor_name = @p AND analysis_date IN UNNEST(@dates) "
+        "AND IFNULL(resolution_status, 'UNRESOLVED') != 'RESOLVED' GROUP BY analysis_date",
+        {"p": p.name, "dates": list(dates)},
+    )
+    return {r["d"]: (r["date_level"], r["entities"]) for r in rows}
+
+
+def _partial(wh: Any, p: Any, dates: Sequence[date], with_rows: set[date]) -> list[Gap]:
+    if not p.expected_entities_sql or not with_rows:
+        return []
+    col = check_identifier(p.partition_column)
+    fails = ""
+    if p.failures_table and wh.table_exists(p.failures_table):
+        fails = (f"UNION DISTINCT SELECT analysis_date AS d, entity_id AS e FROM {p.failures_table} "
+                 "WHERE processor_name = @processor_name AND analysis_date IN UNNEST(@dates) "
+                 f"AND entity_id != '{DATE_LEVEL}' AND IFNULL(resolution_status, 'UNRESOLVED') != 'RESOLVED'")
+    expected = p.expected_entities_sql.strip().rstrip(";")
+    sql = f"""
+        WITH expected AS (
+          SELECT DISTINCT CAST(partition_date AS DATE) AS d, CAST(entity_id AS STRING) AS e FROM ({expected}) AS x
+        ),
+        accounted AS (
+          SELECT DISTINCT CAST({col} AS DATE) AS d, {p.entity_id_sql} AS e FROM {p.table}
+          WHERE {col} IN UNNEST(@dates) {fails}
+        )
+        SELECT x.d, COUNT(*) AS n, STRING_AGG(x.e, '\\x1f') AS names
+        FROM expected AS x LEFT JOIN accounted AS a ON a.d = x.d AND a.e = x.e
+        WHERE a.e IS NULL AND x.d IN UNNEST(@dates)
+        GROUP BY x.d
+    """
+    params = {"dates": sorted(with_rows), "start_date": min(with_rows), "end_date": max(with_rows),
+              "processor_name": p.name}
+    gaps = []
+    for r in wh.query(sql, params):
+        names, text = _names(r["names"], r["n"])
+        gaps.append(Gap(p.name, p.table, r["d"], "partial",
+                        f"{r['n']} expected entities have neither a row nor a failure: {text}", names))
+    return gaps
+
+
+def _critical(wh: Any, p: Any, dates: Sequence[date]) -> list[Gap]:
+    if not p.critical_fields:
+        return []
+    col = check_identifier(p.partition_column)
+    exprs = []
+    for i, (field, rule) in enumerate(sorted(p.critical_fields.items())):
+        f = check_identifier(field)
+        exprs.append(f"COUNTIF({f} IS NULL) AS nulls_{i}, "
+                     f"STRING_AGG(IF({f} IS NULL, {p.entity_id_sql}, NULL), '\\x1f') AS null_names_{i}")
+        if rule == "positive":
+            exprs.append(f"COUNTIF({f} <= 0) AS zeros_{i}, "
+                         f"STRING_AGG(IF({f} <= 0, {p.entity_id_sql}, NULL), '\\x1f') AS zero_names_{i}")
+    where = f"{col} IN UNNEST(@dates)"
+    if getattr(p, "critical_filter", None):
+        where += f" AND ({p.critical_filter})"
+    sql = f"SELECT CAST({col} AS DATE) AS d, COUNT(*) AS n, {', '.join(exprs)} FROM {p.table} WHERE {where} GROUP BY 1"
+    gaps = []
+    for r in wh.query(sql, {"dates": list(dates)}):
+        for i, field in enumerate(sorted(p.critical_fields)):
+            for kind, count_key, names_key, what in (
+                ("null_field", f"nulls_{i}", f"null_names_{i}", "NULL"),
+                ("zero_value", f"zeros_{i}", f"zero_names_{i}", "0 (must be > 0)"),
+            ):
+                n = r.get(count_key) or 0
+                if n:
+                    names, text = _names(r.get(names_key), n)
+                    gaps.append(Gap(p.name, p.table, r["d"], kind,
+                                    f"{field} is {what} in {n} of {r['n']} rows: {text}", names))
+    return gaps
+
+
+def processor_gaps(wh: Any, p: Any, dates: Sequence[date]) -> list[Gap]:
+    """Data gaps (everything but cascade) of one processor over ``dates``."""
+    if not dates:
+        return []
+    col = check_identifier(p.partition_column)
+    rows: dict[date, int] = {}
+    if wh.table_exists(p.table):
+        rows = {r["d"]: r["n"] for r in wh.query(
+            f"SELECT CAST({col} AS DATE) AS d, COUNT(*) AS n FROM {p.table} WHERE {col} IN UNNEST(@dates) GROUP BY 1",
+            {"dates": list(dates)})}
+    failures = _failures_by_date(wh, p, dates)
+    gaps = []
+    for d in dates:
+        if not rows.get(d) and not any(failures.get(d, (0, 0))):
+            gaps.append(Gap(p.name, p.table, d, "missing_date", "no rows and no failure records for this date"))
+    if rows and wh.table_exists(p.table):
+        gaps += _partial(wh, p, dates, {d for d in dates if rows.get(d)})
+        gaps += _critical(wh, p, dates)
+    return gaps
+
+
+def find_gaps(plan: Any, registry: Any, wh: Any, *, start: date | None = None, end: date | None = None,
+              processors: Iterable[str] | None = None) -> list[Gap]:
+    """Every gap of the plan's processors over their planned dates, sorted."""
+    from bfplan.work import expand_dates
+
+    only = set(processors) if processors is not None else None
+    gaps: list[Gap] = []
+    planned: dict[str, set[date]] = {}
+    for phase in plan.phases:
+        dates = [d for d in expand_dates(phase.dates, registry, plan)
+                 if (start is None or d >= start) and (end is None or d <= end)]
+        for ref in phase.processors:
+            if only is not None and ref.name not in only:
+                continue
+            planned[ref.name] = set(dates)
+            gaps += processor_gaps(wh, registry.processors[ref.name], dates)
+    for st in stale_partitions(wh, plan.name, list(planned)):
+        if st.date in planned.get(st.processor, ()):
+            p = registry.processors[st.processor]
+            gaps.append(Gap(st.processor, p.table, st.date, "cascade", f"stale: {st.reason}"))
+    order = {t: i for i, t in enumerate(GAP_TYPES)}
+    names = [r.name for _, r in plan.processor_refs()]
+    return sorted(gaps, key=lambda g: (names.index(g.processor), g.date, order[g.type]))
