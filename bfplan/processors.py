@@ -242,8 +242,21 @@ class SqlProcessor(Processor):
         object.__setattr__(self, "sql", text)
         return text
 
+    def ensure_tables(self, ctx: ProcessorContext) -> None:
+        """Create the output (and failures) table before the write transaction opens, from the
+        query's own shape: no schema is written twice, and the transaction sees the tables."""
+        params = ctx.standard_params
+        if self.failures_table:
+            ctx.warehouse.ensure_table(self.failures_table, FAILURE_COLUMNS, partition_column="analysis_date")
+            shape = f"SELECT * EXCEPT ({', '.join(FAILURE_ONLY_COLUMNS)}) FROM ({self.select_sql}) AS __shape"
+        else:
+            shape = self.select_sql
+        ctx.warehouse.ensure_table_as(self.table, shape, params, partition_column=self.partition_column,
+                                      clustering=self.clustering)
+
     def run(self, ctx: ProcessorContext) -> ProcessorResult:
         sql = self.select_sql
+        self.ensure_tables(ctx)
         if not self.failures_table:
             ctx.replace_partitions(sql)
             return ctx.result

@@ -422,7 +422,8 @@ class Runner:
                 return out
             except Exception as exc:
                 transient = self.wh.is_transient(exc)
-                error = f"{type(exc).__name__}: {exc}"
+                # one line: logs and the summary stay readable; the ledger keeps the same text
+                error = " ".join(f"{type(exc).__name__}: {exc}".split())
                 retrying = transient and attempt <= retries
                 self.ledger.buffer(self.ledger.partition_records(
                     self.run_id, name, proc.table, dates, FAILED, attempt=attempt, started_at=started,
@@ -519,14 +520,17 @@ class Runner:
         for n in never_ran:
             parts["blocked"] += len(g.nodes[n]["dates"])
         blocked_by = []
+        by_cause: dict[str, set[tuple]] = {}
         for node, o in outcomes.items():
             if o.status in (FAILED, "fail"):
-                down = [n for n in nx.descendants(g, node) if n[0] == "proc" and n not in outcomes]
-                if down:
-                    blocked_by.append({"node": node[1] if node[0] == "proc" else f"gate {node[1]} ({node[2]})",
-                                       "blocked_nodes": len(down),
-                                       "blocked_partitions": sum(len(g.nodes[n]["dates"]) for n in down),
-                                       "first_date": str(min(g.nodes[n]["dates"][0] for n in down))})
+                cause = node[1] if node[0] == "proc" else f"gate {node[1]} ({node[2]})"
+                down = {n for n in nx.descendants(g, node) if n[0] == "proc" and n not in outcomes}
+                by_cause.setdefault(cause, set()).update(down)
+        for cause, down in by_cause.items():
+            if down:
+                blocked_by.append({"node": cause, "blocked_nodes": len(down),
+                                   "blocked_partitions": sum(len(g.nodes[n]["dates"]) for n in down),
+                                   "first_date": str(min(g.nodes[n]["dates"][0] for n in down))})
         broken = parts["circuit_broken"] > 0
         status = "interrupted" if interrupted else ("failed" if failures or never_ran or broken else "succeeded")
         return RunSummary(self.run_id, self.plan.name, status, dict(parts), dict(gates), duration,

@@ -133,6 +133,14 @@ class Warehouse(ABC):
     ) -> None:
         """Create ``table`` with these columns if it does not exist yet."""
 
+    def ensure_table_as(self, table: str, select_sql: str, params: Mapping[str, Any] | None = None, *,  # noqa: B027
+                        partition_column: str | None = None, clustering: Sequence[str] = ()) -> None:
+        """Create ``table`` with the shape of ``select_sql``'s result if it does not exist yet.
+
+        Called before a write transaction opens, so the new table is visible to it. The default
+        does nothing: adapters whose ``replace_partitions`` creates tables themselves may rely on it.
+        """
+
     def is_transient(self, exc: BaseException) -> bool:
         """Whether ``exc`` is worth retrying (rate limit, 5xx, conflict); the rest is permanent."""
         return isinstance(exc, WarehouseError) and exc.transient

@@ -106,17 +106,38 @@ class DuckDBTransaction(Transaction):
     ) -> dict[date, int]:
         compiled = compile_sql(select_sql, "duckdb")
         bound = compiled.bind(dict(params or {}))
-        self._wh._ensure_table_like(table, compiled.sql, bound)
+        self._ensure(table, f"CREATE TABLE IF NOT EXISTS {qualified(table)} AS "
+                            f"SELECT * FROM ({compiled.sql}) AS __q LIMIT 0", bound)
         # BY NAME: the query's column order need not match the table's; a column the table
         # lacks is a clear binder error instead of silently shifted data. Rows outside the
         # batch's dates are dropped, so a processor can never overwrite another partition.
         insert = "INSERT INTO {target} BY NAME SELECT * FROM (" + compiled.sql + ") AS __q WHERE {condition}"
         return self._replace(table, partition_column, dates, scope, insert, bound)
 
+    def _ensure(self, table: str, ddl: str, params: dict[str, Any] | None = None) -> None:
+        """Create ``table`` if missing, visibly to this transaction.
+
+        DuckDB transactions see the catalog as of their BEGIN. Before BEGIN, the table is
+        created in autocommit (serialized); once the transaction is open (its query may read
+        its own temp tables) it is created inside it: two first writers then conflict at
+        COMMIT, which is a transient error and the retry finds the table.
+        """
+        if self._wh.table_exists(table):
+            return
+        if not self._open:
+            self._wh._create(table, ddl, params)
+            return
+        dataset, _ = split_table(table)
+        try:
+            self._cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(dataset)}")
+            self._cur.execute(ddl, params or {})
+        except duckdb.Error as exc:
+            raise _wrap(exc, f"creating {table}") from exc
+
     def replace_partitions_rows(
         self, table, partition_column, dates, columns, rows, *, scope=None, clustering=()
     ) -> dict[date, int]:
-        self._wh.ensure_table(table, columns, partition_column=partition_column)
+        self._ensure(table, self._wh.create_ddl(table, columns))
         names = list(columns)
         values = {f"__c{i}": [r[i] for r in rows] for i in range(len(names))}
         select = ", ".join(
@@ -129,7 +150,7 @@ class DuckDBTransaction(Transaction):
     def append_rows(self, table, columns, rows) -> None:
         if not rows:
             return
-        self._wh.ensure_table(table, columns)
+        self._ensure(table, self._wh.create_ddl(table, columns))
         self._begin()
         self._wh._append(self._cur, table, columns, rows)
 
@@ -217,11 +238,21 @@ class DuckDBWarehouse(Warehouse):
                 raise _wrap(exc, "commit failed") from exc
 
     # -- tables ------------------------------------------------------------------------------
+    def _meta(self) -> duckdb.DuckDBPyConnection:
+        # Catalog look-ups on a cursor that is never inside a write transaction, so they see
+        # committed tables only (a table created by a transaction that later rolls back must
+        # not be remembered as existing).
+        cur = getattr(self._local, "meta", None)
+        if cur is None:
+            cur = self._db.cursor()
+            self._local.meta = cur
+        return cur
+
     def table_exists(self, table: str) -> bool:
         dataset, name = split_table(table)
         if table in self._known_tables:
             return True
-        rows = self._cursor().execute(
+        rows = self._meta().execute(
             "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
             [dataset, name],
         ).fetchall()
@@ -232,7 +263,7 @@ class DuckDBWarehouse(Warehouse):
     def table_columns(self, table: str) -> list[str]:
         """Column names of ``table`` in order ([] if it does not exist)."""
         dataset, name = split_table(table)
-        rows = self._cursor().execute(
+        rows = self._meta().execute(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
             "AND table_name = ? ORDER BY ordinal_position",
             [dataset, name],
@@ -256,22 +287,26 @@ class DuckDBWarehouse(Warehouse):
                 cur.close()
             self._known_tables.add(table)
 
-    def ensure_table(self, table, columns, *, partition_column=None, clustering=()) -> None:
-        if self.table_exists(table):
-            return
+    def create_ddl(self, table: str, columns: Mapping[str, str]) -> str:
+        """CREATE TABLE IF NOT EXISTS for BigQuery-typed ``columns``."""
         bad = sorted(set(columns.values()) - COLUMN_TYPES)
         if bad:
             raise WarehouseError(f"unknown column type(s) {bad} for {table}")
         cols = ", ".join(f"{quote(n)} {DUCKDB_TYPES[t]}" for n, t in columns.items())
-        self._create(table, f"CREATE TABLE IF NOT EXISTS {qualified(table)} ({cols})")
+        return f"CREATE TABLE IF NOT EXISTS {qualified(table)} ({cols})"
 
-    def _ensure_table_like(self, table: str, select_sql: str, params: dict[str, Any]) -> None:
+    def ensure_table_as(self, table, select_sql, params=None, *, partition_column=None, clustering=()) -> None:
+        if self.table_exists(table):
+            return
+        compiled = compile_sql(select_sql, "duckdb")
+        self._create(table, f"CREATE TABLE IF NOT EXISTS {qualified(table)} AS "
+                            f"SELECT * FROM ({compiled.sql}) AS __q LIMIT 0", compiled.bind(dict(params or {})))
+
+    def ensure_table(self, table, columns, *, partition_column=None, clustering=()) -> None:
         if not self.table_exists(table):
-            self._create(
-                table,
-                f"CREATE TABLE IF NOT EXISTS {qualified(table)} AS SELECT * FROM ({select_sql}) AS __q LIMIT 0",
-                params,
-            )
+            self._create(table, self.create_ddl(table, columns))
+
+
 
     def _append(self, cur, table, columns, rows) -> None:
         names = list(columns)
