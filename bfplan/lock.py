@@ -2,8 +2,9 @@
 
 The lock lives in the warehouse (``bfplan.run_locks``, append-only: acquire, heartbeat,
 release, steal), so it works wherever the ledger does — BigQuery included. A running holder
-heartbeats; a lock whose heartbeat stopped (a killed process) expires after ``ttl_s`` and may
-then be taken with ``--steal-lock``. Two runs that acquire at the same moment both see both
+heartbeats. A holder on this host whose process is gone (killed) is taken over at once; one
+on another host whose heartbeat stopped expires after ``ttl_s`` and may then be taken with
+``--steal-lock``. Two runs that acquire at the same moment both see both
 records; the earlier record wins and the other backs off.
 
 DuckDB adds its own file lock: a second process cannot even open the database. The holder
@@ -50,6 +51,17 @@ def describe_holder(db_path: str) -> str | None:
     return f"locked by run {info['run_id']} since {info['since']} on host {info['host']} (pid {info['pid']})"
 
 
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
 class RunLock:
     """Acquire with :meth:`acquire`, release with :meth:`release`; heartbeats in between."""
 
@@ -87,6 +99,11 @@ class RunLock:
         now = utcnow()
         for other in self.holders():
             if other["run_id"] == self.run_id:
+                continue
+            if other["host"] == socket.gethostname() and not _alive(other["pid"]):
+                # killed (SIGKILL, OOM, power): its process is gone, so nothing can still be
+                # writing; the next run takes over at once rather than waiting for expiry
+                self._record("steal", other["run_id"])
                 continue
             expired = other["expires_at"] < now
             who = (f"plan {self.plan_name!r} is locked by run {other['run_id']} since "

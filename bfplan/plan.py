@@ -48,6 +48,7 @@ __all__ = [
     "read_plugin_paths",
 ]
 
+#: What processor, phase, gate, calendar and variable names must match (also safe in SQL identifiers).
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _PLAN_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_.-]*$"
@@ -68,7 +69,10 @@ _PATTERNS = {
 
 @dataclass(frozen=True)
 class GateRef:
-    """A gate at a stage boundary: its name, its options (``severity`` removed) and its severity."""
+    """A gate at a stage boundary: its name, its options (``severity`` removed) and its severity.
+
+    ``severity`` is ``block`` (a failure blocks everything downstream) or ``warn``.
+    """
 
     name: str
     options: Mapping[str, Any] = field(compare=False)
@@ -78,7 +82,10 @@ class GateRef:
 
 @dataclass(frozen=True)
 class ProcessorRef:
-    """A processor as a plan uses it; ``None`` settings fall back to ``Plan.defaults``."""
+    """A processor as a plan uses it; ``None`` settings fall back to ``Plan.defaults``.
+
+    ``mark`` is where its name is written; ``params`` are its own, over the plan-wide ``Plan.params``.
+    """
 
     name: str
     depends_on: tuple[str, ...]
@@ -520,35 +527,30 @@ class _Builder:
                 elif target not in first and IDENTIFIER.fullmatch(target):
                     self.check.report(where, f"{target!r} is not a processor in this plan{did_you_mean(target, first)}")
 
-    def unknown(
-        self, kind: str, name: str, known: Mapping[str, Any], path: KeyPath, at: KeyPath, key: bool = False
-    ) -> bool:
-        if name in known or not IDENTIFIER.fullmatch(name):  # a bad name is already reported
-            return False
-        self.check.report(path, f"unknown {kind} {name!r}{did_you_mean(name, known)}", at=at, key=key)
-        return True
+    def unknown(self, kind: str, name: str, known: Mapping[str, Any], path: KeyPath, *, key: bool = False) -> None:
+        """Report ``name`` as an unknown ``kind`` at ``path`` (``path``'s key, with ``key``)."""
+        if IDENTIFIER.fullmatch(name):  # a malformed name is reported already
+            shown = path[:-1] if key else path
+            self.check.report(shown, f"unknown {kind} {name!r}{did_you_mean(name, known)}", at=path, key=key)
 
     def check_registry(self, registry: RegistryLike, plan: Plan, data: dict[str, Any]) -> None:
         for ref, name_path, item_path in self.refs:
-            if (
-                self.unknown("processor", ref.name, registry.processors, name_path, name_path)
-                or ref.name not in registry.processors
-            ):
+            if ref.name not in registry.processors:
+                self.unknown("processor", ref.name, registry.processors, name_path)
                 continue
             schema = getattr(registry.processors[ref.name], "params_schema", None)
             if schema:
                 self.check_params(ref, schema, item_path, plan.params)
         for gate, item_path, name_path in self.gates:
-            if (
-                self.unknown("gate", gate.name, registry.gates, item_path, name_path, name_path != item_path)
-                or gate.name not in registry.gates
-            ):
+            if gate.name not in registry.gates:
+                self.unknown("gate", gate.name, registry.gates, name_path, key=name_path != item_path)
                 continue
             schema = getattr(registry.gates[gate.name], "options_schema", None)
             if schema:
                 self.check.schema(_jsonable(dict(gate.options)), schema, name_path, f"gate {gate.name!r}")
         for calendar, path in self.calendars:
-            self.unknown("calendar", calendar, registry.calendars, path, path)
+            if calendar not in registry.calendars:
+                self.unknown("calendar", calendar, registry.calendars, path)
         kind = _mapping(data.get("warehouse")).get("type")
         if isinstance(kind, str) and kind not in registry.warehouses:
             names = registry.warehouses

@@ -11,6 +11,7 @@ each problem at the exact place a user has to edit, as a ``PlanIssue``.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
+import referencing.exceptions
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -226,6 +228,14 @@ def describe(value: Any) -> str:
     return {dict: "a mapping", list: "a list"}.get(type(value), type(value).__name__)
 
 
+@functools.lru_cache(maxsize=64)
+def _validator(schema_text: str) -> jsonschema.Draft202012Validator:
+    """A checked validator per distinct schema (keyed by its JSON text), built once."""
+    schema = json.loads(schema_text)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
 class IssueCollector:
     """Collects ``PlanIssue``s for one file, each placed at the mark of a key path.
 
@@ -259,8 +269,12 @@ class IssueCollector:
     def schema(self, instance: Any, schema: Mapping[str, Any], base: KeyPath, owner: str = "plan") -> None:
         """Validate ``instance`` (found at ``base``) against ``schema``; report each error in plain words."""
         try:
-            errors = list(jsonschema.Draft202012Validator(schema).iter_errors(instance))
-        except (jsonschema.SchemaError, jsonschema.exceptions.RefResolutionError) as exc:  # a plugin's bug
+            errors = list(_validator(json.dumps(schema, sort_keys=True)).iter_errors(instance))
+        except jsonschema.SchemaError as exc:  # a plugin's bug, not the plan's
+            raise PluginError(f"{owner}: invalid JSON Schema: {exc.message}") from exc
+        except referencing.exceptions.Unresolvable as exc:
+            raise PluginError(f"{owner}: invalid JSON Schema: cannot resolve {exc}") from exc
+        except (TypeError, ValueError) as exc:  # not JSON at all (json.dumps refused it)
             raise PluginError(f"{owner}: invalid JSON Schema: {exc}") from exc
         found = [item for error in errors for item in self._translate(error, base)]
         typed = {path for path, _, _, is_type in found if is_type}

@@ -93,7 +93,9 @@ class DuckDBTransaction(Transaction):
         self._begin()
         try:
             self._cur.execute(f"DELETE FROM {target} WHERE {condition}", bound)
-            self._cur.execute(insert.format(target=target, condition=condition), {**params, **bound})
+            # replace(), not format(): processor SQL may contain braces (struct literals)
+            sql = insert.replace("{target}", target).replace("{condition}", condition)
+            self._cur.execute(sql, {**params, **bound})
             counts = self._cur.execute(
                 f"SELECT {col}, count(*) FROM {target} WHERE {condition} GROUP BY 1", bound
             ).fetchall()

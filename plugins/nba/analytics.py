@@ -1,0 +1,108 @@
+"""Phase 3 (``nba_analytics``): the four analytics processors, each one BigQuery SQL file.
+
+Every processor reads only ``nba_raw`` tables (declared in ``inputs``, which is where the DAG's
+lineage comes from) and rewrites ``game_date`` partitions. Column contracts: ``TABLES.md``;
+what they compute: the domain spec, section 2. The SQL lives in ``sql/analytics/<name>.sql``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bfplan.processors import SqlProcessor
+
+SQL_DIR = Path(__file__).parent / "sql" / "analytics"
+
+GAMEBOOK = "nba_raw.nbac_gamebook_player_stats"
+TEAM_BOX = "nba_raw.nbac_team_boxscore"
+SHOT_EVENTS = "nba_raw.bigdataball_shot_events"
+PROPS = "nba_raw.odds_api_player_points_props"
+SCHEDULE = "nba_raw.nbac_schedule"
+INJURIES = "nba_raw.nbac_injury_report"
+ROSTERS = "nba_raw.nbac_rosters"
+
+ANALYTICS_FAILURES = "nba_processing.analytics_failures"
+
+#: entities a coverage check expects per date (BigQuery SQL over ``@dates``)
+_ACTIVE_PLAYERS_SQL = f"""
+SELECT DISTINCT game_date AS partition_date, CAST(player_lookup AS STRING) AS entity_id
+FROM {GAMEBOOK}
+WHERE game_date IN UNNEST(@dates) AND player_status = 'active'
+""".strip()
+
+_UPGC_PLAYERS_SQL = f"""
+SELECT DISTINCT game_date AS partition_date, CAST(player_lookup AS STRING) AS entity_id
+FROM {GAMEBOOK}
+WHERE game_date IN UNNEST(@dates) AND player_status IN ('active', 'dnp')
+""".strip()
+
+_SCHEDULED_TEAMS_SQL = f"""
+SELECT DISTINCT game_date AS partition_date, CAST(team_abbr AS STRING) AS entity_id
+FROM (
+  SELECT game_date, home_team_abbr AS team_abbr FROM {SCHEDULE}
+  WHERE game_date IN UNNEST(@dates) AND game_status = 3
+  UNION ALL
+  SELECT game_date, away_team_abbr AS team_abbr FROM {SCHEDULE}
+  WHERE game_date IN UNNEST(@dates) AND game_status = 3
+) AS teams
+""".strip()
+
+
+def analytics_processors() -> list[SqlProcessor]:
+    """PGS, TDGS, TOGS and UPGC, in that order."""
+    return [
+        SqlProcessor(
+            name="pgs",
+            table="nba_analytics.player_game_summary",
+            partition_column="game_date",
+            inputs=(GAMEBOOK, SHOT_EVENTS, TEAM_BOX, PROPS),
+            entity_key=("player_lookup",),
+            expected_entities_sql=_ACTIVE_PLAYERS_SQL,
+            failures_table=ANALYTICS_FAILURES,
+            lookback_days=0,
+            clustering=("player_lookup", "team_abbr"),
+            description="Phase 3: one row per active player per game (box score, shot zones, usage, props)",
+            sql_path=SQL_DIR / "pgs.sql",
+        ),
+        SqlProcessor(
+            name="tdgs",
+            table="nba_analytics.team_defense_game_summary",
+            partition_column="game_date",
+            inputs=(TEAM_BOX, SHOT_EVENTS),
+            entity_key=("defending_team_abbr",),
+            critical_fields={
+                "opp_paint_attempts": "positive",
+                "opp_mid_range_attempts": "positive",
+                "opp_three_pt_attempts": "positive",
+            },
+            expected_entities_sql=_SCHEDULED_TEAMS_SQL,
+            lookback_days=0,
+            clustering=("defending_team_abbr",),
+            description="Phase 3: one row per defending team per game (flipped opponent box score, zones allowed)",
+            sql_path=SQL_DIR / "tdgs.sql",
+        ),
+        SqlProcessor(
+            name="togs",
+            table="nba_analytics.team_offense_game_summary",
+            partition_column="game_date",
+            inputs=(TEAM_BOX,),
+            entity_key=("team_abbr",),
+            expected_entities_sql=_SCHEDULED_TEAMS_SQL,
+            lookback_days=0,
+            clustering=("team_abbr",),
+            description="Phase 3: one row per team per game (possessions, pace, offensive rating)",
+            sql_path=SQL_DIR / "togs.sql",
+        ),
+        SqlProcessor(
+            name="upgc",
+            table="nba_analytics.upcoming_player_game_context",
+            partition_column="game_date",
+            inputs=(GAMEBOOK, TEAM_BOX, SCHEDULE, INJURIES, ROSTERS, PROPS),
+            entity_key=("player_lookup",),
+            expected_entities_sql=_UPGC_PLAYERS_SQL,
+            lookback_days=None,
+            clustering=("player_lookup", "team_abbr"),
+            description="Phase 3: one row per player with a game (rest, recent form, pace, injuries, completeness)",
+            sql_path=SQL_DIR / "upgc.sql",
+        ),
+    ]
