@@ -304,6 +304,28 @@ def gaps(plan: str, start: str | None, end: str | None) -> None:
 
 
 @cli.command()
+@click.argument("plan", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Where to write the HTML file.")
+@global_options
+def report(plan: str, output: str) -> None:
+    """Write a self-contained HTML report of PLAN: runs, status grid, gate results, gaps."""
+    from pathlib import Path
+
+    from bfplan.report import html_report
+
+    session = _session(plan)
+    try:
+        page = html_report(session)
+    finally:
+        session.close()
+    Path(output).write_text(page, encoding="utf-8")
+    if _globals().get("json_out"):
+        _emit({"output": output, "bytes": len(page.encode())})
+    else:
+        click.echo(f"wrote {output}")
+
+
+@cli.command()
 @click.option("--plan", "plan_path", type=click.Path(dir_okay=False), help="Also load this plan's plugin paths.")
 @global_options
 def plugins(plan_path: str | None) -> None:

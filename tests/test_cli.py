@@ -96,3 +96,14 @@ def test_status_json(write_plan, bfplan):
     assert len(rows) == 8
     assert set(rows[0]) >= {"processor", "date", "status", "run_id", "rows", "duration_s"}
     assert rows[0]["processor"] == "src" and rows[0]["rows"] == 3
+
+
+def test_report_writes_a_self_contained_page(write_plan, bfplan, tmp_path):
+    plan = write_plan(PLAN)
+    bfplan("run", plan)
+    out = tmp_path / "r.html"
+    result = bfplan("report", plan, "-o", out)
+    assert result.exit_code == 0 and result.stdout == f"wrote {out}\n"
+    page = out.read_text()
+    assert page.startswith("<!doctype html>") and "<h1>toy</h1>" in page
+    assert 'title="src 2021-11-01: done"' in page and "http" not in page  # nothing fetched from anywhere
