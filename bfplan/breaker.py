@@ -21,7 +21,7 @@ from bfplan.ledger import SCHEMA, monotonic_ns, utcnow
 BREAKERS = f"{SCHEMA}.circuit_breakers"
 BREAKER_COLUMNS = {
     "plan_name": "STRING", "processor": "STRING", "event": "STRING", "failures": "INT64", "reason": "STRING",
-    "at": "TIMESTAMP", "until_at": "TIMESTAMP", "run_id": "STRING", "recorded_ns": "INT64",
+    "event_at": "TIMESTAMP", "until_at": "TIMESTAMP", "run_id": "STRING", "recorded_ns": "INT64",
 }
 ATTEMPTS = f"{SCHEMA}.reprocess_attempts"
 ATTEMPT_COLUMNS = {
@@ -46,7 +46,7 @@ class Breakers:
         """Processors whose latest breaker record is a trip that has not expired."""
         now = now or utcnow()
         rows = self.wh.query(
-            f"SELECT processor, event, failures, reason, at, until_at, run_id FROM {BREAKERS} "
+            f"SELECT processor, event, failures, reason, event_at AS at, until_at, run_id FROM {BREAKERS} "
             "WHERE plan_name = @plan QUALIFY ROW_NUMBER() OVER (PARTITION BY processor ORDER BY recorded_ns DESC) = 1",
             {"plan": self.plan_name},
         )

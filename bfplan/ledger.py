@@ -31,7 +31,7 @@ GATES = f"{SCHEMA}.gate_results"
 
 RUN_COLUMNS = {
     "run_id": "STRING", "plan": "STRING", "plan_name": "STRING", "mode": "STRING",
-    "status": "STRING", "at": "TIMESTAMP", "host": "STRING", "pid": "INT64", "user_name": "STRING",
+    "status": "STRING", "event_at": "TIMESTAMP", "host": "STRING", "pid": "INT64", "user_name": "STRING",
     "command": "STRING", "summary": "JSON", "recorded_ns": "INT64",
 }
 PARTITION_COLUMNS = {
@@ -126,9 +126,9 @@ class Ledger:
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """The plan's latest runs, newest first, with their latest status."""
         return self.wh.query(
-            f"SELECT run_id, status, at, host, summary FROM {RUNS} WHERE plan_name = @plan "
+            f"SELECT run_id, status, event_at AS at, host, summary FROM {RUNS} WHERE plan_name = @plan "
             "QUALIFY ROW_NUMBER() OVER (PARTITION BY run_id ORDER BY recorded_ns DESC) = 1 "
-            "ORDER BY at DESC LIMIT @limit",
+            "ORDER BY event_at DESC LIMIT @limit",
             {"plan": self.plan_name, "limit": limit},
         )
 

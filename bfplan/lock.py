@@ -29,7 +29,7 @@ from bfplan.ledger import SCHEMA, monotonic_ns, utcnow
 LOCKS = f"{SCHEMA}.run_locks"
 LOCK_COLUMNS = {
     "plan_name": "STRING", "run_id": "STRING", "host": "STRING", "pid": "INT64", "event": "STRING",
-    "at": "TIMESTAMP", "expires_at": "TIMESTAMP", "recorded_ns": "INT64",
+    "event_at": "TIMESTAMP", "expires_at": "TIMESTAMP", "recorded_ns": "INT64",
 }
 
 
@@ -84,9 +84,9 @@ class RunLock:
     def holders(self) -> list[dict[str, Any]]:
         """Runs whose latest lock record is acquire/heartbeat, oldest acquisition first."""
         rows = self.wh.query(
-            f"SELECT run_id, host, pid, event, at, expires_at, recorded_ns, "
+            f"SELECT run_id, host, pid, event, event_at AS at, expires_at, recorded_ns, "
             f"MIN(IF(event = 'acquire', recorded_ns, NULL)) OVER (PARTITION BY run_id) AS acquired_ns, "
-            f"MIN(IF(event = 'acquire', at, NULL)) OVER (PARTITION BY run_id) AS since "
+            f"MIN(IF(event = 'acquire', event_at, NULL)) OVER (PARTITION BY run_id) AS since "
             f"FROM {LOCKS} WHERE plan_name = @plan "
             "QUALIFY ROW_NUMBER() OVER (PARTITION BY run_id ORDER BY recorded_ns DESC) = 1",
             {"plan": self.plan_name},

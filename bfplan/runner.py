@@ -155,6 +155,9 @@ class Runner:
         self._stop = StopRequest()
         self._versions = VersionIndex({})
         self._producers = Producers.of(registry.processors[r.name] for _, r in plan.processor_refs())
+        self._written = {r.name: [t for t in (registry.processors[r.name].table,
+                                               registry.processors[r.name].failures_table) if t]
+                         for _, r in plan.processor_refs()}
 
     # -- planning ----------------------------------------------------------------------------
     def prepare(self) -> tuple[Work, Dag]:
@@ -283,6 +286,10 @@ class Runner:
         # A short queue per worker keeps the threads busy between scheduler wake-ups; kept short
         # so an interrupt or a tripped breaker (checked again when a node starts) stops little.
         inflight = max(1, self.jobs) * 4
+        # Where concurrent rewrites of one table abort each other (BigQuery), a node waits while
+        # another writes any table it writes (its output, or a shared failures table).
+        one_writer = getattr(self.wh, "one_writer_per_table", False)
+        busy: Counter[str] = Counter()
 
         def complete(node: tuple, ok: bool) -> None:
             if not ok:
@@ -324,10 +331,13 @@ class Runner:
                                                          error=f"circuit breaker open for {node[1]}"))
                                 continue
                             limit = self.refs[node[1]].max_concurrency
-                            if len(running) >= inflight or (limit and per_proc[node[1]] >= limit):
+                            tables = self._written[node[1]]
+                            if (len(running) >= inflight or (limit and per_proc[node[1]] >= limit)
+                                    or (one_writer and any(busy[t] for t in tables))):
                                 waiting.append(node)
                                 continue
                             per_proc[node[1]] += 1
+                            busy.update(tables)
                         elif len(running) >= inflight:
                             waiting.append(node)
                             continue
@@ -341,6 +351,7 @@ class Runner:
                         node = running.pop(fut)
                         if node[0] == "proc":
                             per_proc[node[1]] -= 1
+                            busy.subtract(self._written[node[1]])
                         finish(node, fut.result())
                     # Nodes held back (jobs, max_concurrency) go first, in the order they became ready.
                     ready.extendleft(reversed(waiting))
@@ -395,7 +406,7 @@ class Runner:
             attempt += 1
             started = utcnow()
             try:
-                with self.wh.transaction() as tx:
+                with self.wh.job_labels(run_id=self.run_id, processor=name), self.wh.transaction() as tx:
                     ctx = ProcessorContext(processor=proc, dates=dates, params=params, run_id=self.run_id,
                                            mode=self.mode, warehouse=self.wh, transaction=tx)
                     result = proc.run(ctx)

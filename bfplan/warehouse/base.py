@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -140,6 +141,15 @@ class Warehouse(ABC):
         Called before a write transaction opens, so the new table is visible to it. The default
         does nothing: adapters whose ``replace_partitions`` creates tables themselves may rely on it.
         """
+
+    #: engines where two transactions rewriting partitions of one table abort each other
+    #: (BigQuery: "concurrent update"); the runner then runs one writer per table at a time
+    one_writer_per_table: bool = False
+
+    @contextmanager
+    def job_labels(self, **labels: str) -> Iterator[None]:
+        """Tag the warehouse work done inside (run id, processor) where the engine supports it."""
+        yield
 
     def is_transient(self, exc: BaseException) -> bool:
         """Whether ``exc`` is worth retrying (rate limit, 5xx, conflict); the rest is permanent."""

@@ -489,6 +489,7 @@ class BigQueryWarehouse(Warehouse):
     """BigQuery (or an emulator at ``BIGQUERY_EMULATOR_HOST``) through google-cloud-bigquery."""
 
     kind = "bigquery"
+    one_writer_per_table = True
 
     def __init__(self, project: str, *, location: str = "US", dataset_prefix: str = "",
                  query_timeout_s: float = 300, price_per_tib: float = 6.25) -> None:

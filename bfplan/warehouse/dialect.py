@@ -38,6 +38,9 @@ class Compiled:
 def _parameter_names(tree: exp.Expression) -> tuple[str, ...]:
     names: list[str] = []
     for node in tree.find_all(exp.Parameter, exp.Placeholder):
+        # @@dataset_id (a system variable) parses as a Parameter inside a Parameter
+        if isinstance(node.this, exp.Parameter) or isinstance(node.parent, exp.Parameter):
+            continue
         name = node.name
         if name and name not in names:
             names.append(name)

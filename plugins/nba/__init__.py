@@ -13,20 +13,12 @@ from typing import Any
 from bfplan import hookimpl
 
 from .calendar import game_days
-from .loaders import raw_loaders
-
-
-def _pipeline() -> list[Any]:
-    try:
-        from .pipeline import all_processors
-    except ImportError:  # phases 3-5 not present in this checkout
-        return []
-    return all_processors()
+from .pipeline import all_processors
 
 
 @hookimpl
 def bfplan_processors() -> list[Any]:
-    return [*raw_loaders(), *_pipeline()]
+    return all_processors()
 
 
 @hookimpl

@@ -8,6 +8,7 @@ One generic :class:`RawFileLoader` serves every source: it reads
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -85,6 +86,10 @@ class RawFileLoader(Processor):
     def files(self, bucket: Path, day: date) -> list[Path]:
         """The source's files for one date, in a stable order."""
         return sorted((bucket / "raw" / self.source / day.isoformat()).glob("*.json"))
+
+    def source_files(self, params: Mapping[str, Any], day: date) -> list[Path]:
+        """The raw files of ``day`` under the plan's bucket (preflight checks they exist)."""
+        return self.files(bucket_path(dict(params)), day)
 
     def run(self, ctx: ProcessorContext) -> ProcessorResult:
         bucket = bucket_path(ctx.params)
