@@ -88,7 +88,7 @@ class ContaminationGate(Gate):
         if ctx.warehouse.table_exists(proc.table):
             valid = ", ".join(f"COUNTIF({_valid(f, rule)}) AS v{i}" for i, (f, rule) in enumerate(fields))
             sql = (f"SELECT CAST({col} AS DATE) AS d, COUNT(*) AS n, {valid} FROM {proc.table} "
-                   f"WHERE {date_filter(col)} GROUP BY 1")
+                   f"WHERE {date_filter(col)}{_rows_filter(proc)} GROUP BY 1")
             counts = {r["d"]: r for r in ctx.warehouse.query(sql, params)}
 
         findings: list[Finding] = []
@@ -134,7 +134,7 @@ class ContaminationGate(Gate):
             extra[f"bad_dates_{i}"] = sorted(bad[i])
             branches.append(
                 f"SELECT {i} AS field, CAST({col} AS DATE) AS d, {proc.entity_id_sql} AS e FROM {proc.table} "
-                f"WHERE {date_filter(col)} AND {col} IN UNNEST(@bad_dates_{i}) "
+                f"WHERE {date_filter(col)}{_rows_filter(proc)} AND {col} IN UNNEST(@bad_dates_{i}) "
                 f"AND NOT COALESCE({_valid(field, rule)}, FALSE)")
         sql = ("SELECT field, d, e FROM (SELECT field, d, e, ROW_NUMBER() OVER (PARTITION BY field, d ORDER BY e) "
                f"AS rn FROM ({' UNION ALL '.join(branches)}) AS __bad) AS __ranked WHERE rn <= @cap "
@@ -153,3 +153,9 @@ class ContaminationGate(Gate):
 
 def _valid(field: str, rule: str) -> str:
     return RULES[rule].format(f=check_identifier(field, "critical field"))
+
+
+def _rows_filter(proc: Any) -> str:
+    """The processor's ``critical_filter``: rows its critical fields apply to (e.g. games with shot data)."""
+    predicate = getattr(proc, "critical_filter", None)
+    return f" AND ({predicate})" if predicate else ""
