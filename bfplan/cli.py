@@ -138,16 +138,29 @@ def validate(plan: str) -> None:
 
     Exit 0 when valid, 2 with every problem as PLAN:LINE:COL: message.
     """
+    from bfplan.estimate import estimate_plan, human_bytes
     from bfplan.runner import Runner
 
     session = _session(plan)
     try:
-        desc = Runner(session.plan, session.registry, session.planning_warehouse()).describe()
+        wh = session.planning_warehouse()
+        runner = Runner(session.plan, session.registry, wh)
+        desc = runner.describe()
+        estimates = []
+        if wh.kind == "bigquery":
+            estimates = estimate_plan(session.plan, session.registry, wh, runner.prepare()[0].todo)
     finally:
         session.close()
+    estimate = None
+    if estimates:
+        total = sum(e.bytes or 0 for e in estimates)
+        price = getattr(wh, "price_per_tib", 6.25)
+        estimate = {"processors": [{"processor": e.processor, "bytes": e.bytes, "note": e.note} for e in estimates],
+                    "total_bytes": total, "price_per_tib": price, "cost_usd": round(total / 2**40 * price, 4)}
     if _globals().get("json_out"):
         _emit({"valid": True, "errors": [], "nodes": desc["nodes"], "to_run": desc["to_run"],
-               "already_done": desc["already_done"], "stages": desc["stages"], "policy": desc["policy"]})
+               "already_done": desc["already_done"], "stages": desc["stages"], "policy": desc["policy"],
+               "estimate": estimate})
         return
     p = session.plan
     click.echo(f"{plan}: valid — plan {p.name!r}, mode {p.mode}, {len(p.phases)} phase(s)")
@@ -158,6 +171,13 @@ def validate(plan: str) -> None:
             click.echo(f"    gate {g}")
     click.echo(f"{desc['to_run']} partition(s) to run, {desc['already_done']} already done, "
                f"{desc['nodes']} node(s)")
+    if estimate:
+        click.echo("estimated bytes scanned (BigQuery dry runs):")
+        for e in estimate["processors"]:
+            size = human_bytes(e["bytes"]) if e["bytes"] is not None else f"n/a: {e['note']}"
+            click.echo(f"  {e['processor']:<24} {size}")
+        click.echo(f"  {'total':<24} {human_bytes(estimate['total_bytes'])} = ${estimate['cost_usd']:.4f} "
+                   f"on demand at ${estimate['price_per_tib']}/TiB")
     click.echo(f"policy: {desc['policy']['mode']} mode")
     for item in desc["policy"]["settings"]:
         click.echo(f"  {item['setting']:<26} {item['value']!s:<10} {item['why']}")
