@@ -31,7 +31,7 @@ def print_run_summary(summary: Any, plan_path: str) -> None:
         parts = ", ".join(f"{k} {v}" for k, v in sorted(summary.entity_failures.items()))
         click.echo(f"entity failures by category: {parts}"
                    + ("  (PROCESSING_ERROR means a bug)" if "PROCESSING_ERROR" in summary.entity_failures else
-                      "  (all expected categories)"))
+                      "  (no PROCESSING_ERROR: no bug)"))
     for f in summary.failures:
         click.echo(f"  FAILED {f['node']}: {f['error']}", err=True)
     for b in summary.blocked_by:

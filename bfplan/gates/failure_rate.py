@@ -49,7 +49,13 @@ DEFAULT_TOLERANCE = 5.0
 
 _RATES = """
 WITH {ctes},
-failed AS (SELECT d, COUNT(DISTINCT e) AS failed FROM fails WHERE e <> '{date_level}' GROUP BY d),
+failed AS (
+  -- the share of EXPECTED entities that failed: a processor may also fail entities nobody
+  -- expected that day (PSZA covers every player of the season), which must not inflate it
+  SELECT f.d, COUNT(DISTINCT f.e) AS failed FROM fails AS f
+  JOIN expected AS x ON x.d = f.d AND x.e = f.e
+  WHERE f.e <> '{date_level}' GROUP BY f.d
+),
 date_level AS (SELECT DISTINCT d FROM fails WHERE e = '{date_level}'),
 expected_by_date AS (SELECT d, COUNT(*) AS expected FROM expected GROUP BY d),
 categories AS (SELECT d, c, COUNT(DISTINCT e) AS n FROM fails GROUP BY d, c),

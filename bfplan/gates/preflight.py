@@ -82,7 +82,10 @@ class PreflightGate(Gate):
         for table, (producer, consumers) in self._input_tables(ctx).items():
             need = self._min_rows(ctx, table)
             rows = self._rows_per_date(ctx, producer, expected)
-            missing = [d for d in expected if rows.get(d, 0) < need]
+            # a date the producer ran and explained (failure records: DATE_LEVEL, or every entity
+            # skipped, e.g. too few games early in the season) is not a missing input
+            explained = self._explained_dates(ctx, producer, expected)
+            missing = [d for d in expected if rows.get(d, 0) < need and d not in explained]
             what = "no rows" if need == 1 else f"fewer than {need} rows"
             threshold = float(ctx.options.get("threshold", TABLE_FAIL_PCT))
             self._judge(table, producer.name, table, f"{what} (input of {', '.join(consumers)})", expected,
@@ -135,6 +138,17 @@ class PreflightGate(Gate):
                f"WHERE {date_filter(col)} GROUP BY 1")
         params = query_params(ctx, None, dates=expected, start_date=expected[0], end_date=expected[-1])
         return {r["d"]: r["n"] for r in ctx.warehouse.query(sql, params)}
+
+    @staticmethod
+    def _explained_dates(ctx: GateContext, producer: Any, expected: list[date]) -> set[date]:
+        table = producer.failures_table
+        if not table or not ctx.warehouse.table_exists(table):
+            return set()
+        sql = (f"SELECT DISTINCT CAST(analysis_date AS DATE) AS d FROM {table} "
+               f"WHERE processor_name = @producer AND {date_filter('analysis_date')}")
+        params = query_params(ctx, None, dates=expected, start_date=expected[0], end_date=expected[-1],
+                              producer=producer.name)
+        return {r["d"] for r in ctx.warehouse.query(sql, params)}
 
     # -- verdict -------------------------------------------------------------------------------
     @staticmethod
