@@ -456,7 +456,15 @@ class BigQueryTransaction(Transaction):
         kept = [r for r in rows if r[at] in wanted and all(r[i] == v for i, v in checks)]
         condition, cparams = self._condition(partition_column, sorted(wanted), scope, self._prefix())
         self._defer(f"DELETE FROM `{self._wh.table_id(table)}` WHERE {condition}", cparams, table)
-        self.append_rows(table, columns, kept)
+        if kept:
+            # A load job into a scratch table, then one INSERT ... SELECT in the commit script:
+            # load jobs are free, have no request-size limit and use no DML quota, where rows sent
+            # as query parameters are capped at 10 MB a job (and crawl through the emulator).
+            scratch = self._new_scratch(split_table(table)[1])
+            self._wh.load_rows(scratch, columns, kept)
+            cols = ", ".join(f"`{n}`" for n in names)
+            self._defer(f"INSERT INTO `{self._wh.table_id(table)}` ({cols}) SELECT {cols} FROM `{scratch}`",
+                        [], table)
         return dict(Counter(r[at] for r in kept))
 
     def append_rows(self, table, columns, rows) -> None:
@@ -721,6 +729,26 @@ class BigQueryWarehouse(Warehouse):
             return []
         except Exception as exc:
             raise _wrap(exc, f"looking up {table}") from exc
+
+    def load_rows(self, table_id: str, columns: Mapping[str, str], rows: Sequence[Sequence[Any]]) -> None:
+        """Load rows into ``table_id`` (created or truncated) with one load job."""
+        schema = [bigquery.SchemaField(check_identifier(n, "column name"), BQ_TYPES[t]) for n, t in columns.items()]
+        names = list(columns)
+        json_cols = {n for n, t in columns.items() if t == "JSON"}
+
+        def cell(name: str, value: Any) -> Any:
+            if name in json_cols:
+                return _json_text(value)  # JSON is stored as STRING text, as the DuckDB adapter does
+            return value.isoformat() if isinstance(value, date | datetime) else value
+
+        payload = [{n: cell(n, v) for n, v in zip(names, r, strict=True)} for r in rows]
+        config = bigquery.LoadJobConfig(schema=schema, write_disposition="WRITE_TRUNCATE",
+                                        source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON)
+        try:
+            job = self._client().load_table_from_json(payload, table_id, job_config=config, location=self.location)
+            job.result(timeout=self.query_timeout_s)
+        except Exception as exc:
+            raise _wrap(exc, f"loading {len(rows)} rows into {table_id}") from exc
 
     def ensure_table(self, table, columns, *, partition_column=None, clustering=()) -> None:
         if self.table_exists(table):

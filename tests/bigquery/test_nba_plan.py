@@ -36,6 +36,9 @@ def november(tmp_path_factory: pytest.TempPathFactory) -> Path:
     text = text.replace("path: ../.bfplan/nba.duckdb", f"path: {tmp / 'nov.duckdb'}")
     text = text.replace("plugins: [../plugins/nba]", f"plugins: [{ROOT / 'plugins/nba'}]")
     text = text.replace("bucket: ../data/bucket", f"bucket: {tmp / 'bucket'}")
+    # the emulator costs ~0.7 s per node whatever its size: one batch per processor keeps this
+    # test to a minute; batching changes no table (batches are set-based over the same windows)
+    text = text.replace("batch_days: 7,", "batch_days: 60,")
     plan = tmp / "2021-nov.yaml"
     plan.write_text(text)
     return plan
@@ -100,7 +103,7 @@ def test_november_on_the_emulator_equals_duckdb_resumes_and_passes_its_gates(
         for table in tables:
             left, right = _rows(dk, table), _rows(bq, table)
             assert len(left) == len(right), table
-            assert left, table
+            assert left or table.startswith("nba_processing."), table  # clean data: no analytics failures
             for a, b in zip(left, right, strict=True):
                 bad = [k for k in a if not _same(a[k], b.get(k))]
                 assert not bad, f"{table}: {bad} differ: {[(a[k], b.get(k)) for k in bad][:3]}"
