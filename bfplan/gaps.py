@@ -5,7 +5,8 @@ plan's dates (never a query per date), reading the tables themselves, not just t
 row deleted by hand is a gap:
 
 * ``missing_date`` — a planned date (the calendar's: days without games never count) with no
-  rows and no failure records at all;
+  rows and no failure records at all, where the processor expects entities (when it declares
+  which);
 * ``partial`` — expected entities with neither a row nor a categorized failure;
 * ``null_field`` / ``zero_value`` — a critical field NULL, or 0 where it must be positive;
 * ``cascade`` — a partition built from upstream data that has changed since, or was missing
@@ -62,6 +63,21 @@ def _failures_by_date(wh: Any, p: Any, dates: Sequence[date]) -> dict[date, tupl
         {"p": p.name, "dates": list(dates)},
     )
     return {r["d"]: (r["date_level"], r["entities"]) for r in rows}
+
+
+def _expected_by_date(wh: Any, p: Any, dates: Sequence[date]) -> dict[date, int] | None:
+    """Expected entities per date (None when the processor does not say what it expects): a
+    date where nothing is expected (no feature rows to predict from, say) has nothing missing."""
+    if not p.expected_entities_sql:
+        return None
+    expected = p.expected_entities_sql.strip().rstrip(";")
+    try:
+        rows = wh.query(f"SELECT CAST(partition_date AS DATE) AS d, COUNT(*) AS n FROM ({expected}) AS x GROUP BY 1",
+                        {"dates": list(dates), "start_date": min(dates), "end_date": max(dates),
+                         "processor_name": p.name})
+    except Exception:  # noqa: BLE001 - its inputs may not exist yet: then every date counts
+        return None
+    return {r["d"]: r["n"] for r in rows}
 
 
 def _partial(wh: Any, p: Any, dates: Sequence[date], with_rows: set[date]) -> list[Gap]:
@@ -139,9 +155,11 @@ def processor_gaps(wh: Any, p: Any, dates: Sequence[date]) -> list[Gap]:
             f"SELECT CAST({col} AS DATE) AS d, COUNT(*) AS n FROM {p.table} WHERE {col} IN UNNEST(@dates) GROUP BY 1",
             {"dates": list(dates)})}
     failures = _failures_by_date(wh, p, dates)
+    expected = _expected_by_date(wh, p, dates)
     gaps = []
     for d in dates:
-        if not rows.get(d) and not any(failures.get(d, (0, 0))):
+        nothing_expected = expected is not None and not expected.get(d)
+        if not rows.get(d) and not any(failures.get(d, (0, 0))) and not nothing_expected:
             gaps.append(Gap(p.name, p.table, d, "missing_date", "no rows and no failure records for this date"))
     if rows and wh.table_exists(p.table):
         gaps += _partial(wh, p, dates, {d for d in dates if rows.get(d)})

@@ -184,7 +184,11 @@ class Runner:
         if limit is None or self.options.selection.force:
             return
         oldest = min((d for ds in work.todo.values() for d in ds), default=None)
-        cutoff = datetime.now(UTC).date() - timedelta(days=limit)
+        # a plan replaying a historical season says what "today" is (vars: {today: ...})
+        today = self.plan.vars.get("today") or datetime.now(UTC).date()
+        if isinstance(today, str):
+            today = date.fromisoformat(today)
+        cutoff = today - timedelta(days=limit)
         if oldest is not None and oldest < cutoff:
             raise UsageError(f"{self.mode} mode refuses dates older than {limit} days ({oldest} < {cutoff}): "
                              "run them in backfill mode (--mode backfill), or pass --force")

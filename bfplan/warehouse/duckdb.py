@@ -186,8 +186,14 @@ class DuckDBWarehouse(Warehouse):
 
     @classmethod
     def from_config(cls, *, path: str = ".bfplan/warehouse.duckdb", base_dir: Path | None = None,
-                    threads: int | None = None, **unknown: Any) -> DuckDBWarehouse:
-        """Factory used by the ``duckdb`` warehouse type: ``path`` is relative to the plan."""
+                    threads: int | None = 1, **unknown: Any) -> DuckDBWarehouse:
+        """Factory used by the ``duckdb`` warehouse type: ``path`` is relative to the plan.
+
+        ``threads`` defaults to 1 per query: DuckDB's parallel aggregation adds floats in an
+        order that varies between runs (last-bit differences), and a backfill must give the
+        same table, hash for hash, however often it is killed and resumed. The runner's
+        ``jobs`` still run nodes side by side; raise ``threads`` when speed beats repeatability.
+        """
         if unknown:
             raise WarehouseError(f"unknown duckdb warehouse option(s): {', '.join(sorted(unknown))}")
         if path != ":memory:" and base_dir is not None and not Path(path).is_absolute():

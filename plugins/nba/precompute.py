@@ -165,6 +165,8 @@ def precompute_processors() -> list[SqlProcessor]:
             inputs=(PDC, PCF, PSZA, TDZA, PGS, UPGC, TOGS, SCHEDULE),
             entity_key=("player_lookup",),
             critical_fields={"opponent_def_rating": "not_null", "quality_tier": "not_null"},
+            # season days 0-13 are placeholders with no features by design (spec §1), not contamination
+            critical_filter="data_source != 'early_season'",
             expected_entities_sql=PLAYED_PLAYERS_SQL,
             failures_table=FAILURES,
             lookback_days=None,
