@@ -263,22 +263,43 @@ class SqlProcessor(Processor):
         # One evaluation of the query feeds both the table and the failures: staged in a
         # temporary table inside the transaction, then split on failure_category.
         stage = f"__stage_{self.name}"
+        resolved = f"__resolved_{self.name}"
         ctx.transaction.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS {sql}", ctx.standard_params)
+        # Failures of earlier runs whose entity this run produced are kept, marked RESOLVED
+        # (history of what was fixed), before the batch's failure rows are rewritten.
+        ctx.transaction.execute(f"CREATE OR REPLACE TEMP TABLE {resolved} AS {self._resolved_select(stage)}",
+                                ctx.standard_params)
         ctx.replace_partitions(
             f"SELECT * EXCEPT ({', '.join(FAILURE_ONLY_COLUMNS)}) FROM {stage} WHERE failure_category IS NULL"
         )
-        failures = ctx.transaction.replace_partitions(
+        ctx.transaction.replace_partitions(
             self.failures_table, "analysis_date", ctx.dates,
-            self._failure_select(stage), ctx.standard_params, scope={"processor_name": self.name},
+            f"{self._failure_select(stage)} UNION ALL SELECT * FROM {resolved}", ctx.standard_params,
+            scope={"processor_name": self.name},
         )
-        del failures
         by_category = ctx.transaction.query(
             f"SELECT failure_category, COUNT(*) AS n FROM {stage} "
             "WHERE failure_category IS NOT NULL GROUP BY failure_category"
         )
         ctx.result.failures = {r["failure_category"]: r["n"] for r in by_category}
+        ctx.transaction.execute(f"DROP TABLE IF EXISTS {resolved}")
         ctx.transaction.execute(f"DROP TABLE IF EXISTS {stage}")
         return ctx.result
+
+    def _resolved_select(self, stage: str) -> str:
+        """Earlier failure rows of the batch whose entity now has an output row, as RESOLVED."""
+        cols = []
+        for name, typ in FAILURE_COLUMNS.items():
+            if name == "resolution_status":
+                cols.append("CAST('RESOLVED' AS STRING) AS resolution_status")
+            elif name == "resolved_at":
+                cols.append("CAST(IFNULL(f.resolved_at, CURRENT_TIMESTAMP()) AS TIMESTAMP) AS resolved_at")
+            else:
+                cols.append(f"CAST(f.{name} AS {typ}) AS {name}")
+        return (f"SELECT {', '.join(cols)} FROM {self.failures_table} AS f "
+                f"WHERE f.processor_name = @processor_name AND f.analysis_date IN UNNEST(@dates) "
+                f"AND f.entity_id != 'DATE_LEVEL' AND f.entity_id IN "
+                f"(SELECT {self.entity_id_sql} FROM {stage} WHERE failure_category IS NULL)")
 
     def _failure_select(self, stage: str) -> str:
         cols = {

@@ -170,14 +170,29 @@ class Runner:
             if self.options.selection.stale:
                 for st in stale_partitions(self.wh, self.plan.name, procs):
                     stale.setdefault(st.processor, set()).add(st.date)
+            correctable = self._correctable() if self.options.selection.rerun_failed else {}
             work = plan_work(self.plan, self.registry, state, self.options.selection,
-                             batch_days=self.policy.batch_days, stale=stale)
+                             batch_days=self.policy.batch_days, stale=stale, correctable=correctable)
             self._check_age(work)
             self._work = work
             self._dag = build_dag(work.phases)
             if self._dag.problems:
                 raise PlanError([self._issue(p) for p in self._dag.problems])
         return self._work, self._dag
+
+    def _correctable(self) -> dict[str, set[date]]:
+        """Dates with entity failures that re-ingesting data can fix (``--rerun-failed``)."""
+        out: dict[str, set[date]] = {}
+        for _, ref in self.plan.processor_refs():
+            table = self.registry.processors[ref.name].failures_table
+            if not table or not self.wh.table_exists(table):
+                continue
+            rows = self.wh.query(
+                f"SELECT DISTINCT analysis_date AS d FROM {table} WHERE processor_name = @p AND is_correctable "
+                "AND IFNULL(resolution_status, 'UNRESOLVED') = 'UNRESOLVED'", {"p": ref.name})
+            if rows:
+                out[ref.name] = {r["d"] for r in rows}
+        return out
 
     def _check_age(self, work: Work) -> None:
         limit = self.policy.reject_older_than_days

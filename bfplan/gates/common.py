@@ -191,7 +191,9 @@ def entity_ctes(ctx: GateContext, processor: Processor, *, expected_from_sql: bo
     if p.failures_table and wh.table_exists(p.failures_table):
         fails = ("SELECT CAST(analysis_date AS DATE) AS d, CAST(entity_id AS STRING) AS e, "
                  f"CAST(failure_category AS STRING) AS c FROM {p.failures_table} "
-                 f"WHERE processor_name = @gate_processor AND {date_filter('analysis_date')}")
+                 f"WHERE processor_name = @gate_processor AND {date_filter('analysis_date')} "
+                 # a RESOLVED row records a failure a later run fixed: it accounts for nothing now
+                 "AND IFNULL(resolution_status, 'UNRESOLVED') != 'RESOLVED'")
     else:
         fails = empty_relation({"d": "DATE", "e": "STRING", "c": "STRING"})
     if expected_from_sql and p.expected_entities_sql:

@@ -145,7 +145,8 @@ class PreflightGate(Gate):
         if not table or not ctx.warehouse.table_exists(table):
             return set()
         sql = (f"SELECT DISTINCT CAST(analysis_date AS DATE) AS d FROM {table} "
-               f"WHERE processor_name = @producer AND {date_filter('analysis_date')}")
+               f"WHERE processor_name = @producer AND {date_filter('analysis_date')} "
+               "AND IFNULL(resolution_status, 'UNRESOLVED') != 'RESOLVED'")
         params = query_params(ctx, None, dates=expected, start_date=expected[0], end_date=expected[-1],
                               producer=producer.name)
         return {r["d"] for r in ctx.warehouse.query(sql, params)}

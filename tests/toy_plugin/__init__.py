@@ -28,6 +28,19 @@ SELECT d AS day, CAST((SELECT SUM(v) FROM toy.dbl WHERE dbl.day <= d) AS INT64) 
 FROM UNNEST(@dates) AS d
 """
 
+ENT = """
+SELECT d AS day, CAST(n AS STRING) AS k, CAST(n * 10 AS INT64) AS v,
+  CASE WHEN CAST(n AS STRING) IN UNNEST(@circuit_broken_entities) THEN 'CIRCUIT_BREAKER_ACTIVE'
+       WHEN CAST(n AS STRING) IN UNNEST(@missing) THEN 'INCOMPLETE_DATA' END AS failure_category,
+  IF(CAST(n AS STRING) IN UNNEST(@missing), 'games missing (simulated)', NULL) AS failure_reason,
+  IF(CAST(n AS STRING) IN UNNEST(@missing), TRUE, NULL) AS can_retry,
+  IF(CAST(n AS STRING) IN UNNEST(@missing), IF(n = 3, 'PLAYER_DNP', 'DATA_GAP'), NULL) AS failure_type,
+  IF(CAST(n AS STRING) IN UNNEST(@missing), n != 3, NULL) AS is_correctable,
+  CAST(NULL AS STRING) AS missing_game_dates, CAST(NULL AS BOOL) AS raw_data_checked,
+  CAST(NULL AS INT64) AS expected_game_count, CAST(NULL AS INT64) AS actual_game_count
+FROM UNNEST(@dates) AS d CROSS JOIN UNNEST(GENERATE_ARRAY(1, 3)) AS n
+"""
+
 #: attempts per (processor, first date) — lets tests see retries
 ATTEMPTS: Counter[tuple[str, date]] = Counter()
 _lock = threading.Lock()
@@ -92,6 +105,8 @@ def processors() -> list[Any]:
         SqlProcessor(name="side", table="toy.side", partition_column="day", inputs=("toy.src",), sql=SIDE),
         SqlProcessor(name="cum", table="toy.cum", partition_column="day", inputs=("toy.dbl",), sql=CUM,
                      lookback_days=None),
+        SqlProcessor(name="ent", table="toy.ent", partition_column="day", entity_key=("k",), sql=ENT,
+                     failures_table="toy.failures", expected_entities_sql=EXPECTED),
         Flaky(name="flaky", table="toy.flaky", partition_column="day", inputs=("toy.src",)),
         Halfway(name="halfway", table="toy.halfway", partition_column="day"),
         Transient(name="transient", table="toy.transient", partition_column="day"),
