@@ -106,6 +106,7 @@ class ProcessorContext:
     def standard_params(self) -> dict[str, Any]:
         """The parameters every statement may use: the plan's params plus this batch's dates."""
         return {
+            "circuit_broken_entities": [],  # entities whose breaker is open (daily mode fills it)
             **self.params,
             "dates": list(self.dates),
             "start_date": self.dates[0],

@@ -203,6 +203,8 @@ judged AS (
          (l5_pct >= 90 AND l10_pct >= 90 AND l7d_pct >= 90 AND l14d_pct >= 90) AS all_windows_complete,
          LEAST(l5_pct, l10_pct, l7d_pct, l14d_pct) AS completeness_pct,
          CASE
+           -- spec §4: the circuit breaker is checked first (daily mode trips it; no retry)
+           WHEN player_lookup IN UNNEST(@circuit_broken_entities) THEN 'CIRCUIT_BREAKER_ACTIVE'
            WHEN season_day < 14 THEN 'INSUFFICIENT_DATA'
            WHEN NOT @backfill_mode AND NOT (l5_pct >= 90 AND l10_pct >= 90 AND l7d_pct >= 90 AND l14d_pct >= 90)
              THEN 'INCOMPLETE_DATA'

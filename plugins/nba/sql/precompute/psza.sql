@@ -155,6 +155,8 @@ calc AS (
 judged AS (
   SELECT calc.*,
          CASE
+           -- spec §4: the circuit breaker is checked first (daily mode trips it; no retry)
+           WHEN player_lookup IN UNNEST(@circuit_broken_entities) THEN 'CIRCUIT_BREAKER_ACTIVE'
            WHEN season_day < 14 THEN 'INSUFFICIENT_DATA'
            WHEN NOT @backfill_mode AND completeness_pct < 90 THEN 'INCOMPLETE_DATA'
            WHEN games_10 < 10 THEN 'INSUFFICIENT_DATA'

@@ -179,6 +179,8 @@ vs AS (
 judged AS (
   SELECT vs.*,
          CASE
+           -- spec §4: the circuit breaker is checked first (daily mode trips it; no retry)
+           WHEN team_abbr IN UNNEST(@circuit_broken_entities) THEN 'CIRCUIT_BREAKER_ACTIVE'
            WHEN season_day < 14 THEN 'INSUFFICIENT_DATA'
            WHEN NOT @backfill_mode AND completeness_pct < 90 THEN 'INCOMPLETE_DATA'
            WHEN games_in_sample < min_games THEN 'INSUFFICIENT_DATA'
