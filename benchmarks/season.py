@@ -146,13 +146,17 @@ def main(argv: list[str] | None = None) -> int:
         floor_s, floor_per = floor(bare, tmp / "floor.duckdb")
         wall, doc = run_bfplan(bare, "run")
         con = duckdb.connect(str(tmp / "bare.duckdb"), read_only=True)
-        per = con.execute("SELECT processor, sum(duration_s), count(*) FROM bfplan.partition_log "
-                          "WHERE status = 'done' GROUP BY 1").fetchall()
+        # every partition record of a node carries the node's duration: count each node once
+        per = con.execute("SELECT processor, sum(node_s), sum(dates) FROM (SELECT processor, started_at, "
+                          "max(duration_s) AS node_s, count(*) AS dates FROM bfplan.partition_log "
+                          "WHERE status = 'done' GROUP BY 1, 2) GROUP BY 1").fetchall()
         con.close()
         gated = plan_copy(tmp, "gated.yaml", "gated.duckdb", gates=True)
         _, gated_doc = run_bfplan(gated, "run")
         check_wall, check_doc = run_bfplan(gated, "check")
         gaps_wall, gaps_doc = run_bfplan(gated, "gaps")
+        if gaps_doc["gaps"]:
+            print(json.dumps(gaps_doc["gaps"][:5], indent=1), file=sys.stderr)
         rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     out = {
         "bfplan_run_s": round(doc["duration_s"], 2), "bfplan_process_wall_s": round(wall, 2),

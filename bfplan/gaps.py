@@ -8,7 +8,8 @@ row deleted by hand is a gap:
   rows and no failure records at all, where the processor expects entities (when it declares
   which);
 * ``partial`` — expected entities with neither a row nor a categorized failure;
-* ``null_field`` / ``zero_value`` — a critical field NULL, or 0 where it must be positive;
+* ``null_field`` / ``zero_value`` — a critical field NULL, or 0 where it must be positive, in
+  more than 1% of a date's rows (under that it is CLEAN, as the contamination gate says);
 * ``cascade`` — a partition built from upstream data that has changed since, or was missing
   when it was built (from the ledger's lineage, :mod:`bfplan.lineage`).
 """
@@ -26,6 +27,8 @@ from bfplan.warehouse.base import check_identifier
 GAP_TYPES = ("missing_date", "partial", "null_field", "zero_value", "cascade")
 DATE_LEVEL = "DATE_LEVEL"
 MAX_NAMED = 10
+#: a critical field is a gap on a date when fewer than this share of its rows are valid
+CLEAN_SHARE = 0.99
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,9 @@ def _critical(wh: Any, p: Any, dates: Sequence[date]) -> list[Gap]:
                 ("zero_value", f"zeros_{i}", f"zero_names_{i}", "0 (must be > 0)"),
             ):
                 n = r.get(count_key) or 0
-                if n:
+                # the contamination gate's CLEAN bound: under 1% odd rows (a shooter with no paint
+                # attempts has no paint FG%) is data, not a gap
+                if n and n / r["n"] > 1 - CLEAN_SHARE:
                     names, text = _names(r.get(names_key), n)
                     gaps.append(Gap(p.name, p.table, r["d"], kind,
                                     f"{field} is {what} in {n} of {r['n']} rows: {text}", names))
