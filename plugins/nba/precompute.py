@@ -46,6 +46,8 @@ from pathlib import Path
 
 from bfplan.processors import SqlProcessor
 
+from .sqlfiles import load_sql
+
 SQL_DIR = Path(__file__).parent / "sql" / "precompute"
 
 FAILURES = "nba_processing.precompute_failures"
@@ -113,7 +115,7 @@ def precompute_processors() -> list[SqlProcessor]:
             lookback_days=None,
             clustering=("team_abbr",),
             description="Phase 4 TDZA: each team's zone defense over its last 15 games vs the league",
-            sql_path=SQL_DIR / "tdza.sql",
+            sql=load_sql(SQL_DIR / "tdza.sql"),
         ),
         SqlProcessor(
             name="psza",
@@ -127,7 +129,7 @@ def precompute_processors() -> list[SqlProcessor]:
             lookback_days=None,
             clustering=("player_lookup",),
             description="Phase 4 PSZA: each player's shot zones over the last 10/20 games",
-            sql_path=SQL_DIR / "psza.sql",
+            sql=load_sql(SQL_DIR / "psza.sql"),
         ),
         SqlProcessor(
             name="pcf",
@@ -142,7 +144,7 @@ def precompute_processors() -> list[SqlProcessor]:
             lookback_days=0,
             clustering=("player_lookup",),
             description="Phase 4 PCF: fatigue, shot-zone mismatch, pace and usage-spike adjustments",
-            sql_path=SQL_DIR / "pcf.sql",
+            sql=load_sql(SQL_DIR / "pcf.sql"),
         ),
         SqlProcessor(
             name="pdc",
@@ -156,7 +158,7 @@ def precompute_processors() -> list[SqlProcessor]:
             lookback_days=None,
             clustering=("player_lookup",),
             description="Phase 4 PDC: each player's season-to-date cache for the day's games",
-            sql_path=SQL_DIR / "pdc.sql",
+            sql=load_sql(SQL_DIR / "pdc.sql"),
         ),
         SqlProcessor(
             name="mlfs",
@@ -172,6 +174,6 @@ def precompute_processors() -> list[SqlProcessor]:
             lookback_days=None,
             clustering=("player_lookup",),
             description="ML feature store v1: the 25 baseline features per player and game",
-            sql_path=SQL_DIR / "mlfs.sql",
+            sql=load_sql(SQL_DIR / "mlfs.sql"),
         ),
     ]

@@ -17,21 +17,7 @@
 --   * failures: season days 0-13 -> INSUFFICIENT_DATA 'early season bootstrap'; an impossible
 --     UPGC value -> PROCESSING_ERROR.
 WITH
-batch AS (
-  SELECT d AS game_date FROM UNNEST(@dates) AS d
-),
-season_starts AS (
-  SELECT season_year, MIN(game_date) AS season_start
-  FROM nba_raw.nbac_schedule
-  GROUP BY season_year
-),
-batch_season AS (
-  SELECT b.game_date, s.season_year, DATE_DIFF(b.game_date, s.season_start, DAY) AS season_day
-  FROM batch AS b
-  JOIN season_starts AS s ON s.season_start <= b.game_date
-  WHERE TRUE
-  QUALIFY ROW_NUMBER() OVER (PARTITION BY b.game_date ORDER BY s.season_start DESC) = 1
-),
+-- @include _batch_season.sql date_col=game_date
 upgc AS (
   SELECT u.game_date, u.season_year, u.player_lookup, u.universal_player_id, u.game_id, u.team_abbr,
          u.opponent_team_abbr, u.is_home, u.days_rest, u.back_to_back, u.games_in_last_7_days,

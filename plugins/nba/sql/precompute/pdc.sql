@@ -13,22 +13,7 @@
 --     over the 14-day window); under 5 games -> INSUFFICIENT_DATA; 5-9 games are written with
 --     early_season_flag; impossible values -> PROCESSING_ERROR.
 WITH
-batch AS (
-  SELECT d AS cache_date FROM UNNEST(@dates) AS d
-),
-season_starts AS (
-  SELECT season_year, MIN(game_date) AS season_start
-  FROM nba_raw.nbac_schedule
-  GROUP BY season_year
-),
-batch_season AS (
-  SELECT b.cache_date, s.season_year, s.season_start,
-         DATE_DIFF(b.cache_date, s.season_start, DAY) AS season_day
-  FROM batch AS b
-  JOIN season_starts AS s ON s.season_start <= b.cache_date
-  WHERE TRUE
-  QUALIFY ROW_NUMBER() OVER (PARTITION BY b.cache_date ORDER BY s.season_start DESC) = 1
-),
+-- @include _batch_season.sql date_col=cache_date
 team_sched AS (
   SELECT season_year, game_date, team_abbr,
          ROW_NUMBER() OVER (PARTITION BY season_year, team_abbr ORDER BY game_date, game_id) AS sched_idx

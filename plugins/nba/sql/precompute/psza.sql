@@ -16,22 +16,7 @@
 --     [date - 14, date); missing dates are checked against the raw gamebook: active there -> DATA_GAP
 --     (correctable), absent / dnp / inactive -> PLAYER_DNP; both -> MIXED; < 5 expected -> INSUFFICIENT_HISTORY.
 WITH
-batch AS (
-  SELECT d AS analysis_date FROM UNNEST(@dates) AS d
-),
-season_starts AS (
-  SELECT season_year, MIN(game_date) AS season_start
-  FROM nba_raw.nbac_schedule
-  GROUP BY season_year
-),
-batch_season AS (
-  SELECT b.analysis_date, s.season_year, s.season_start,
-         DATE_DIFF(b.analysis_date, s.season_start, DAY) AS season_day
-  FROM batch AS b
-  JOIN season_starts AS s ON s.season_start <= b.analysis_date
-  WHERE TRUE
-  QUALIFY ROW_NUMBER() OVER (PARTITION BY b.analysis_date ORDER BY s.season_start DESC) = 1
-),
+-- @include _batch_season.sql date_col=analysis_date
 team_sched AS (
   SELECT season_year, game_date, home_team_abbr AS team_abbr
   FROM nba_raw.nbac_schedule WHERE game_status = 3 AND game_date <= @end_date

@@ -13,22 +13,7 @@
 --   * completeness: of the team's last (up to) 15 scheduled games, the share that have a TDGS row
 --     WITH shot-zone data (a zone-less game is counted as incomplete, honestly).
 WITH
-batch AS (
-  SELECT d AS analysis_date FROM UNNEST(@dates) AS d
-),
-season_starts AS (
-  SELECT season_year, MIN(game_date) AS season_start
-  FROM nba_raw.nbac_schedule
-  GROUP BY season_year
-),
-batch_season AS (
-  SELECT b.analysis_date, s.season_year, s.season_start,
-         DATE_DIFF(b.analysis_date, s.season_start, DAY) AS season_day
-  FROM batch AS b
-  JOIN season_starts AS s ON s.season_start <= b.analysis_date
-  WHERE TRUE
-  QUALIFY ROW_NUMBER() OVER (PARTITION BY b.analysis_date ORDER BY s.season_start DESC) = 1
-),
+-- @include _batch_season.sql date_col=analysis_date
 team_sched AS (
   SELECT season_year, game_date, game_id, team_abbr,
          ROW_NUMBER() OVER (PARTITION BY season_year, team_abbr ORDER BY game_date, game_id) AS sched_idx
