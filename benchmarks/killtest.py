@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--points", type=int, default=20)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--rate", type=float, default=0.2)
+    ap.add_argument("--faults-only", action="store_true", help="skip the SIGKILL points")
     args = ap.parse_args(argv)
     os.environ["BFPLAN_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env = dict(os.environ)
@@ -60,16 +61,17 @@ def main(argv: list[str] | None = None) -> int:
                        capture_output=True)
         print(f"clean run: {time.perf_counter() - t0:.1f} s")
         tables = tables_of(clean)
-        killed = retarget(args.plan, tmp / "killed.yaml", "{type: duckdb, path: killed.duckdb}")
-        t0 = time.perf_counter()
-        landed = kill_and_resume(killed, tmp / "clean.duckdb", tmp / "killed.duckdb", args.points, args.seed,
-                                 tables)
-        print(f"SIGKILL: {args.points} points, {landed} landed mid-run; resumed with identical tables "
-              f"({len(tables)} tables compared) and no gaps, in {time.perf_counter() - t0:.1f} s")
+        if not args.faults_only:
+            killed = retarget(args.plan, tmp / "killed.yaml", "{type: duckdb, path: killed.duckdb}")
+            t0 = time.perf_counter()
+            landed = kill_and_resume(killed, tmp / "clean.duckdb", tmp / "killed.duckdb", args.points, args.seed,
+                                     tables)
+            print(f"SIGKILL: {args.points} points, {landed} landed mid-run; resumed with identical tables "
+                  f"({len(tables)} tables compared) and no gaps, in {time.perf_counter() - t0:.1f} s")
         faults = f", {ROOT / 'tests/fault_plugin'}"
         flaky = retarget(args.plan, tmp / "flaky.yaml",
                          f"{{type: flaky_duckdb, path: flaky.duckdb, rate: {args.rate}, seed: {args.seed}}}", faults)
-        flaky.write_text(flaky.read_text().replace("retries: 2", "retries: 12"))
+        flaky.write_text(flaky.read_text().replace("retries: 2,", "retries: 12, retry_backoff_s: 0.05,"))
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-m", "bfplan.cli", "run", str(flaky)], env=env, check=True,
                        capture_output=True)

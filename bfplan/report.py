@@ -34,10 +34,21 @@ def print_run_summary(summary: Any, plan_path: str) -> None:
                       "  (no PROCESSING_ERROR: no bug)"))
     for f in summary.failures:
         click.echo(f"  FAILED {f['node']}: {f['error']}", err=True)
+        if f.get("dates"):
+            shown = ", ".join(f["dates"][:8]) + (f" and {len(f['dates']) - 8} more" if len(f["dates"]) > 8 else "")
+            click.echo(f"    failing dates: {shown}", err=True)
+        for finding in f.get("findings", []):
+            where = " ".join(str(x) for x in (finding.get("table"), finding.get("date")) if x)
+            click.echo(f"    {where}: {finding['detail']}", err=True)
     for b in summary.blocked_by:
-        click.echo(f"  {b['node']} blocked {b['blocked_partitions']} downstream partition(s)", err=True)
-    if summary.failures:
-        click.echo(f"fix the cause, then run `bfplan run {plan_path}` again: done partitions are skipped, "
+        click.echo(f"  {b['node']} blocked {b['blocked_partitions']} downstream partition(s) "
+                   f"from {b['first_date']}", err=True)
+    if any(f.get("gate") for f in summary.failures):
+        click.echo(f"next: fix the data the gate names (`bfplan gaps {plan_path}` lists what is missing or "
+                   f"wrong), then `bfplan run {plan_path}` again: the gate re-checks and what it blocked runs; "
+                   f"`bfplan check {plan_path}` re-runs the gates alone", err=True)
+    elif summary.failures:
+        click.echo(f"next: fix the cause, then `bfplan run {plan_path}` again: done partitions are skipped, "
                    "the failed and blocked ones run", err=True)
 
 

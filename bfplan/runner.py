@@ -42,6 +42,9 @@ from bfplan.work import Selection, Work, plan_work
 
 log = structlog.get_logger("bfplan.runner")
 
+#: the longest wait between two attempts of a node
+MAX_BACKOFF_S = 30.0
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -459,7 +462,9 @@ class Runner:
                     self.run_id, name, proc.table, dates, FAILED, attempt=attempt, started_at=started,
                     error=("transient, retrying: " if retrying else "") + error))
                 if retrying:
-                    delay = self.plan.defaults.retry_backoff_s * 2 ** (attempt - 1) * (0.5 + random.random())
+                    # exponential backoff with jitter, capped: a long outage is waited out in steps
+                    delay = min(self.plan.defaults.retry_backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S)
+                    delay *= 0.5 + random.random()
                     log.warning("transient error, retrying", processor=name, attempt=attempt,
                                 delay_s=round(delay, 3), error=error)
                     self.options.sleep(delay)
@@ -545,7 +550,10 @@ class Runner:
             else:
                 gates[{"pass": "passed", "warn": "warned", "fail": "failed"}[o.status]] += 1
                 if o.status == "fail":
-                    failures.append({"node": f"gate {node[1]} ({node[2]})", "error": o.error})
+                    bad = [f for f in (o.gate.findings if o.gate else []) if f.status == "fail"]
+                    failures.append({"node": f"gate {node[1]} ({node[2]})", "error": o.error,
+                                     "dates": sorted({f.date.isoformat() for f in bad if f.date}),
+                                     "findings": [f.as_dict() for f in bad[:5]], "gate": True})
         never_ran = [n for n in g if n[0] == "proc" and n not in outcomes]
         for n in never_ran:
             parts["blocked"] += len(g.nodes[n]["dates"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import duckdb
 
 from tests.conftest import as_json
@@ -167,3 +169,23 @@ def test_dates_outside_the_plan_are_a_usage_error(write_plan, bfplan):
     assert result.stderr.strip() == (
         "error: no planned dates match the selection (check --start/--end/--dates against the plan)")
 
+
+
+def test_max_concurrency_limits_one_processor_while_jobs_run_others(write_plan, bfplan, tmp_path):
+    plan = write_plan("""
+        name: conc
+        dates: {start: 2021-11-01, end: 2021-11-06}
+        warehouse: {type: duckdb, path: w.duckdb}
+        plugins: ["{toy}"]
+        defaults: {batch_days: 1, jobs: 3}
+        params: {sleep_s: 0.05}
+        phases:
+          - name: one
+            processors: [{name: slow, max_concurrency: 1}, noop]
+        """)
+    assert bfplan("run", plan).exit_code == 0
+    spans = _rows(tmp_path / "w.duckdb", "SELECT started_at, finished_at FROM bfplan.partition_log "
+                  "WHERE processor = 'slow' ORDER BY started_at")
+    assert len(spans) == 6
+    # never two slow nodes at once: each starts after the previous one finished
+    assert all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(spans))

@@ -155,7 +155,8 @@ def precompute_processors() -> list[SqlProcessor]:
             critical_fields={"points_avg_season": "not_null", "games_played_season": "positive"},
             expected_entities_sql=PLAYED_PLAYERS_SQL,
             failures_table=FAILURES,
-            lookback_days=None,
+            lookback_days=None,  # PGS and TOGS: season to date
+            input_lookback={UPGC: 0, PSZA: 0},  # the day's own context and shot-zone rows
             clustering=("player_lookup",),
             description="Phase 4 PDC: each player's season-to-date cache for the day's games",
             sql=load_sql(SQL_DIR / "pdc.sql"),
@@ -171,7 +172,8 @@ def precompute_processors() -> list[SqlProcessor]:
             critical_filter="data_source != 'early_season'",
             expected_entities_sql=PLAYED_PLAYERS_SQL,
             failures_table=FAILURES,
-            lookback_days=None,
+            lookback_days=None,  # PGS and TOGS: season to date (recent trend, minutes, win %)
+            input_lookback={PDC: 0, PCF: 0, PSZA: 0, TDZA: 0, UPGC: 0},  # Phase 4 rows of the day itself
             clustering=("player_lookup",),
             description="ML feature store v1: the 25 baseline features per player and game",
             sql=load_sql(SQL_DIR / "mlfs.sql"),

@@ -128,3 +128,24 @@ def test_the_daily_plan_runs_yesterday_with_the_daily_policy(november: dict[str,
     assert doc["partitions"]["done"] == 17 and doc["gates"]["failed"] == 0
     refused = bfplan("run", daily, "--var", "day=2021-12-03", "--var", "today=2022-06-01")
     assert refused.exit_code == 2 and "daily mode refuses dates older than 90 days" in refused.stderr
+
+
+def test_rewriting_tdza_for_a_date_makes_exactly_its_readers_stale(november: dict[str, Any], season: Path,
+                                                                  bfplan: Any) -> None:
+    from bfplan.plugins import load_registry
+
+    plan = _copy("2021-nov.yaml", season, season / "bucket", "c.duckdb")
+    assert bfplan("run", plan).exit_code == 0
+    registry = load_registry([ROOT / "plugins/nba"])
+    tables = tuple(sorted({registry.processors[n].table for n in PHASE_3_TO_5}))
+    before = fingerprint(season / "c.duckdb", tables)
+    assert bfplan("run", plan, "--only", "tdza", "--dates", "2021-11-24", "--force").exit_code == 0
+    stale = [(g["processor"], g["date"]) for g in as_json(bfplan("gaps", plan, "--json"))["gaps"]
+             if g["type"] == "cascade"]
+    # PCF and MLFS read the opponent's TDZA row of their own date only (lookback 0 for that input)
+    assert stale == [("pcf", "2021-11-24"), ("mlfs", "2021-11-24")]
+    repaired = as_json(bfplan("run", plan, "--stale", "--json"))
+    # pcf and mlfs on 11-24, then what reads them: predictions, on the same day only
+    assert repaired["partitions"]["done"] == 3
+    assert as_json(bfplan("gaps", plan, "--json")) == {"gaps": []}
+    assert fingerprint(season / "c.duckdb", tables) == before
