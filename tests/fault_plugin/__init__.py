@@ -1,9 +1,9 @@
 """Fault injection for tests and benchmarks: a DuckDB warehouse that fails transiently.
 
-``warehouse: {type: flaky_duckdb, path: w.duckdb, rate: 0.2, seed: 7}`` makes every write
-operation inside a transaction (and every commit) raise a transient WarehouseError with
-probability ``rate``, before touching anything — exactly what a rate limit or a dropped
-connection looks like to the runner, which must retry and end with identical tables.
+``warehouse: {type: flaky_duckdb, path: w.duckdb, rate: 0.2, seed: 7}`` makes a share ``rate``
+of write transactions fail with a transient WarehouseError at a random point — before one of
+their first writes or at commit — exactly what a rate limit or a dropped connection looks like
+to the runner, which must retry and end with identical tables.
 """
 
 from __future__ import annotations
@@ -38,30 +38,37 @@ class FlakyDuckDB(DuckDBWarehouse):
             path = str(base_dir / path)
         return cls(path, rate=float(rate), seed=int(seed))
 
-    def maybe_fail(self, what: str) -> None:
+    def doom(self) -> int:
+        """0 for a transaction that will succeed, else the write (1-6, or the commit) it fails at."""
         with self._rng_lock:
-            hit = self._rng.random() < self.rate
-        if hit:
-            INJECTED["count"] += 1
-            raise WarehouseError(f"injected transient failure before {what}", transient=True)
+            return self._rng.randint(1, 7) if self._rng.random() < self.rate else 0
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
         with super().transaction() as tx:
-            yield _FlakyTx(tx, self)
-            self.maybe_fail("commit")  # raising here rolls the whole transaction back
+            flaky = _FlakyTx(tx, self.doom())
+            yield flaky
+            flaky.step("commit", final=True)  # raising here rolls the whole transaction back
 
 
 class _FlakyTx:
-    def __init__(self, tx: Any, wh: FlakyDuckDB) -> None:
+    def __init__(self, tx: Any, doomed_at: int) -> None:
         self._tx = tx
-        self._wh = wh
+        self._doomed_at = doomed_at
+        self._steps = 0
+
+    def step(self, what: str, *, final: bool = False) -> None:
+        self._steps += 1
+        if self._doomed_at and (self._steps == self._doomed_at or final):
+            self._doomed_at = 0
+            INJECTED["count"] += 1
+            raise WarehouseError(f"injected transient failure before {what}", transient=True)
 
     def __getattr__(self, name: str) -> Any:
         target = getattr(self._tx, name)
         if name in ("replace_partitions", "replace_partitions_rows", "append_rows", "execute"):
             def flaky(*args: Any, **kwargs: Any) -> Any:
-                self._wh.maybe_fail(name)
+                self.step(name)
                 return target(*args, **kwargs)
             return flaky
         return target
