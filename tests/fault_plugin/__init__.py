@@ -26,7 +26,7 @@ class FlakyDuckDB(DuckDBWarehouse):
     """DuckDB whose transactional writes fail transiently at a given rate."""
 
     def __init__(self, path: str | Path, *, rate: float, seed: int) -> None:
-        super().__init__(path)
+        super().__init__(path, threads=1)  # as the duckdb type's default: repeatable float sums
         self.rate = rate
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
