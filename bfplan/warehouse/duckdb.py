@@ -8,6 +8,7 @@ together and a crash at any point leaves the previous contents and ledger intact
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -197,7 +198,7 @@ class DuckDBWarehouse(Warehouse):
         if unknown:
             raise WarehouseError(f"unknown duckdb warehouse option(s): {', '.join(sorted(unknown))}")
         if path != ":memory:" and base_dir is not None and not Path(path).is_absolute():
-            path = str(base_dir / path)
+            path = os.path.normpath(base_dir / path)  # plans/../.bfplan/x.duckdb -> .bfplan/x.duckdb
         return cls(path, threads=threads)
 
     # -- connections -------------------------------------------------------------------------

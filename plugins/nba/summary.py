@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nfailures in {table} (only PROCESSING_ERROR means a bug):")
             for r in rows:
                 print(f"  {r['processor_name']:<12} {r['failure_category']:<28} {r['n']:>7}")
+            if not rows:
+                print("  none")
     finally:
         session.close()
     return 0
