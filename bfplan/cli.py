@@ -16,7 +16,7 @@ import click
 
 from bfplan.errors import BfplanError, UsageError
 
-GLOBAL_KEYS = ("warehouse", "var", "verbose", "json_out")
+GLOBAL_KEYS = ("warehouse", "var", "plugins_dir", "verbose", "json_out")
 
 
 def _store(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -24,8 +24,8 @@ def _store(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     # and a value given later (closer to the subcommand) wins.
     store = ctx.find_root().meta.setdefault("bfplan.globals", {})
     name = param.name or ""
-    if name == "var":
-        store.setdefault("var", []).extend(value or ())
+    if name in ("var", "plugins_dir"):
+        store.setdefault(name, []).extend(value or ())
     elif name == "verbose":
         store["verbose"] = store.get("verbose", 0) + (value or 0)
     elif value not in (None, False):
@@ -41,6 +41,8 @@ def global_options(f: Callable[..., Any]) -> Callable[..., Any]:
                           "bigquery://PROJECT?location=US."),
         click.option("--var", metavar="KEY=VALUE", multiple=True, expose_value=False, callback=_store,
                      help="Set a plan variable (repeatable)."),
+        click.option("--plugins-dir", metavar="DIR", multiple=True, expose_value=False, callback=_store,
+                     help="Also load the plugins in DIR: each .py file and package (repeatable)."),
         click.option("-v", "--verbose", count=True, expose_value=False, callback=_store, help="More logging."),
         click.option("--json", "json_out", is_flag=True, expose_value=False, callback=_store,
                      help="Print one JSON document on stdout (logs go to stderr)."),
@@ -92,7 +94,8 @@ def _session(plan: str) -> Any:
     from bfplan.session import open_session
 
     configure(_globals().get("verbose", 0))
-    return open_session(plan, warehouse_url=_globals().get("warehouse"), overrides=_overrides())
+    return open_session(plan, warehouse_url=_globals().get("warehouse"), overrides=_overrides(),
+                        plugin_dirs=_globals().get("plugins_dir", []))
 
 
 class BfplanGroup(click.Group):
@@ -350,11 +353,14 @@ def report(plan: str, output: str) -> None:
 @global_options
 def plugins(plan_path: str | None) -> None:
     """List registered processors, gates, warehouses and calendars, and where each came from."""
+    from pathlib import Path
+
     from bfplan.plan import read_plugin_paths
     from bfplan.plugins import load_registry
+    from bfplan.session import plugins_in
 
-    paths = read_plugin_paths(__import__("pathlib").Path(plan_path)) if plan_path else ()
-    reg = load_registry(paths)
+    paths = read_plugin_paths(Path(plan_path)) if plan_path else ()
+    reg = load_registry([*paths, *plugins_in(_globals().get("plugins_dir", []))])
     doc = reg.as_dict()
     if _globals().get("json_out"):
         _emit(doc)

@@ -6,7 +6,7 @@ This is what every CLI command does first; tests and other programs call it dire
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,13 +92,27 @@ def open_warehouse(registry: Registry, config: Mapping[str, Any], base_dir: Path
         raise WarehouseError(f"cannot open warehouse {kind!r}: {type(exc).__name__}: {exc}") from exc
 
 
+def plugins_in(directories: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """The plugins in ``--plugins-dir`` folders: each ``*.py`` file and package directory, sorted."""
+    found: list[Path] = []
+    for d in directories:
+        folder = Path(d)
+        if not folder.is_dir():
+            raise UsageError(f"--plugins-dir {d}: not a directory")
+        found += sorted(p for p in folder.iterdir() if (p.suffix == ".py" and not p.name.startswith("_"))
+                        or (p.is_dir() and (p / "__init__.py").is_file()))
+    return found
+
+
 def open_session(plan_path: str | os.PathLike[str], *, warehouse_url: str | None = None,
-                 overrides: Mapping[str, str] | None = None, autoload: bool | None = None) -> Session:
-    """Load plugins (entry points + the plan's paths), then the plan checked against them."""
+                 overrides: Mapping[str, str] | None = None, autoload: bool | None = None,
+                 plugin_dirs: Sequence[str | os.PathLike[str]] = ()) -> Session:
+    """Load plugins (entry points, the plan's paths, ``--plugins-dir``), then the plan checked
+    against them."""
     path = Path(plan_path)
     if not path.is_file():
         raise UsageError(f"plan file not found: {plan_path}")
-    registry = load_registry(read_plugin_paths(path), autoload=autoload)
+    registry = load_registry([*read_plugin_paths(path), *plugins_in(plugin_dirs)], autoload=autoload)
     plan = load_plan(path, registry=registry, overrides=overrides)
     config = parse_warehouse_url(warehouse_url) if warehouse_url else dict(plan.warehouse)
     return Session(plan, registry, config)

@@ -107,3 +107,19 @@ def test_plugins_command_lists_sources(bfplan, write_plan):
     assert {w["name"] for w in doc["warehouses"]} == {"duckdb", "bigquery"}
     text = bfplan("plugins", "--plan", plan).stdout
     assert "src" in text and "-> toy.src" in text
+
+
+def test_plugins_dir_adds_local_plugins(bfplan, tmp_path, write_plan):
+    folder = tmp_path / "local"
+    folder.mkdir()
+    (folder / "extra.py").write_text(EP_MODULE.format(name="from_dir"))
+    doc = as_json(bfplan("plugins", "--plugins-dir", folder, "--json"))
+    assert any(p["name"] == "from_dir" and p["source"] == str(folder / "extra.py") for p in doc["processors"])
+    plan = write_plan("""
+        name: p
+        dates: {start: 2021-11-01, end: 2021-11-01}
+        phases: [{name: one, processors: [from_dir]}]
+        """)
+    assert bfplan("validate", plan, "--plugins-dir", folder).exit_code == 0
+    missing = bfplan("validate", plan, "--plugins-dir", tmp_path / "nope")
+    assert missing.exit_code == 2 and missing.stderr == f"error: --plugins-dir {tmp_path / 'nope'}: not a directory\n"
