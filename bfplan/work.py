@@ -20,7 +20,7 @@ from typing import Any
 import networkx as nx
 
 from bfplan.dag import GateSpec, PhaseSpec, ProcSpec, batch_dates
-from bfplan.errors import UsageError
+from bfplan.errors import BfplanError, PlanError, UsageError
 from bfplan.ledger import DONE, PartitionState
 from bfplan.lineage import input_lookback
 
@@ -65,7 +65,13 @@ def expand_dates(spec: Any, registry: Any, plan: Any) -> list[date]:
     if spec.calendar:
         fn = registry.calendars[spec.calendar]
         calendar = functools.partial(fn, vars=dict(plan.vars), base_dir=plan.path.parent)
-    return spec.expand(calendar)
+    try:
+        return spec.expand(calendar)
+    except PlanError:
+        raise
+    except (BfplanError, OSError, ValueError) as exc:
+        # a calendar that cannot answer is a problem of the plan's inputs: say where it is set
+        raise PlanError([plan.issue("dates.calendar", f"calendar {spec.calendar!r}: {exc}")]) from exc
 
 
 def processor_graph(plan: Any, registry: Any) -> nx.DiGraph:

@@ -107,3 +107,17 @@ def test_report_writes_a_self_contained_page(write_plan, bfplan, tmp_path):
     page = out.read_text()
     assert page.startswith("<!doctype html>") and "<h1>toy</h1>" in page
     assert 'title="src 2021-11-01: done"' in page and "http" not in page  # nothing fetched from anywhere
+
+
+def test_a_calendar_that_cannot_answer_is_a_plan_error_at_its_line(write_plan, bfplan, tmp_path):
+    nba = __import__("pathlib").Path(__file__).resolve().parents[1] / "plugins" / "nba"
+    plan = write_plan(f"""
+        name: cal
+        dates: {{start: 2021-11-01, end: 2021-11-02, calendar: nba_game_days}}
+        plugins: ["{nba}"]
+        vars: {{bucket: {tmp_path / 'no-bucket'}}}
+        phases: [{{name: raw, processors: [raw_schedule]}}]
+        """)
+    result = bfplan("validate", plan)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{plan}:2:55: dates.calendar: calendar 'nba_game_days': no schedule under ")

@@ -23,7 +23,7 @@ def game_days(start: date, end: date, *, vars: Mapping[str, Any] | None = None,
     root = bucket / "raw" / "nbac_schedule"
     if not root.is_dir():
         raise BfplanError(
-            f"calendar nba_game_days: no schedule under {root}; simulate the season first "
+            f"no schedule under {root}; simulate the season first "
             "(`python plugins/nba/simulate.py --out <bucket>`, or `make demo`)"
         )
     for child in sorted(root.iterdir()):
