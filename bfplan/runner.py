@@ -220,6 +220,9 @@ class Runner:
 
     def describe(self) -> dict[str, Any]:
         """What would run (``validate`` and ``--dry-run``), and the mode's policy."""
+        from bfplan.notify import parse_notify
+
+        parse_notify(self.plan)  # a bad webhook entry is a plan error before anything runs
         work, dag = self.prepare()
         return {
             "nodes": dag.graph.number_of_nodes() - sum(1 for n in dag.graph if n[0] == "barrier"),

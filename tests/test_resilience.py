@@ -230,7 +230,7 @@ def test_validate_prints_the_policy_and_why(write_plan, bfplan):
 def test_bad_webhook_config_is_a_plan_error(write_plan, bfplan):
     plan = write_plan(NOTIFY.format(start="2021-11-01", end="2021-11-01", url="ftp://x").replace(
         "run_started,", "run_startd,"))
-    result = bfplan("run", plan)
+    result = bfplan("validate", plan)
     assert result.exit_code == 2
     assert "notify[0].webhook.url: expected an http(s) URL, got 'ftp://x'" in result.stderr
     assert "notify[0].webhook.events: unknown event 'run_startd'" in result.stderr
