@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bfplan.warehouse.base import check_identifier
 
-_INCLUDE = re.compile(r"^-- @include (?P<name>[\w.]+)(?P<args>(?: \w+=\w+)*)\s*$", re.MULTILINE)
+_INCLUDE = re.compile(r"^[ \t]*-- @include (?P<name>[\w.]+)(?P<args>(?: \w+=\w+)*)[ \t]*$", re.MULTILINE)
 
 
 def load_sql(path: Path) -> str:

@@ -14,17 +14,7 @@
 --     early_season_flag; impossible values -> PROCESSING_ERROR.
 WITH
 -- @include _batch_season.sql date_col=cache_date
-team_sched AS (
-  SELECT season_year, game_date, team_abbr,
-         ROW_NUMBER() OVER (PARTITION BY season_year, team_abbr ORDER BY game_date, game_id) AS sched_idx
-  FROM (
-    SELECT season_year, game_date, game_id, home_team_abbr AS team_abbr
-    FROM nba_raw.nbac_schedule WHERE game_status = 3 AND game_date <= @end_date
-    UNION ALL
-    SELECT season_year, game_date, game_id, away_team_abbr AS team_abbr
-    FROM nba_raw.nbac_schedule WHERE game_status = 3 AND game_date <= @end_date
-  ) AS s
-),
+-- @include _team_sched.sql
 upgc AS (
   SELECT u.game_date, u.player_lookup, u.universal_player_id, u.game_id, u.team_abbr, u.opponent_team_abbr,
          u.games_in_last_7_days, u.games_in_last_14_days, u.minutes_in_last_7_days, u.minutes_in_last_14_days,
@@ -197,13 +187,7 @@ judged AS (
            WHEN points_avg_season IS NULL OR points_avg_season < 0 OR points_avg_5 IS NULL
                 OR minutes_avg_10 < 0 OR minutes_avg_10 > 70 THEN 'PROCESSING_ERROR'
          END AS failure_category,
-         CASE
-           WHEN expected_games < 5 THEN 'INSUFFICIENT_HISTORY'
-           WHEN gap_games > 0 AND dnp_games > 0 THEN 'MIXED'
-           WHEN gap_games > 0 THEN 'DATA_GAP'
-           WHEN dnp_games > 0 THEN 'PLAYER_DNP'
-           ELSE 'UNKNOWN'
-         END AS incomplete_type
+         -- @include _incomplete_type.sql
   FROM calc
 )
 SELECT

@@ -148,13 +148,7 @@ judged AS (
            WHEN games_10 > 10 OR games_20 > 20 OR paint_pct_10 NOT BETWEEN 0 AND 1 OR mid_pct_10 NOT BETWEEN 0 AND 1
                 OR three_pct_10 NOT BETWEEN 0 AND 1 THEN 'PROCESSING_ERROR'
          END AS failure_category,
-         CASE
-           WHEN expected_games < 5 THEN 'INSUFFICIENT_HISTORY'
-           WHEN gap_games > 0 AND dnp_games > 0 THEN 'MIXED'
-           WHEN gap_games > 0 THEN 'DATA_GAP'
-           WHEN dnp_games > 0 THEN 'PLAYER_DNP'
-           ELSE 'UNKNOWN'
-         END AS incomplete_type
+         -- @include _incomplete_type.sql
   FROM calc
 )
 SELECT

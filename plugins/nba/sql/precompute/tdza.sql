@@ -14,17 +14,7 @@
 --     WITH shot-zone data (a zone-less game is counted as incomplete, honestly).
 WITH
 -- @include _batch_season.sql date_col=analysis_date
-team_sched AS (
-  SELECT season_year, game_date, game_id, team_abbr,
-         ROW_NUMBER() OVER (PARTITION BY season_year, team_abbr ORDER BY game_date, game_id) AS sched_idx
-  FROM (
-    SELECT season_year, game_date, game_id, home_team_abbr AS team_abbr
-    FROM nba_raw.nbac_schedule WHERE game_status = 3 AND game_date <= @end_date
-    UNION ALL
-    SELECT season_year, game_date, game_id, away_team_abbr AS team_abbr
-    FROM nba_raw.nbac_schedule WHERE game_status = 3 AND game_date <= @end_date
-  ) AS s
-),
+-- @include _team_sched.sql
 entities AS (
   SELECT bs.analysis_date, bs.season_year, bs.season_start, bs.season_day, ts.team_abbr,
          MAX(ts.sched_idx) AS sched_games_before
