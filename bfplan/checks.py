@@ -19,8 +19,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from bfplan.errors import UsageError
-from bfplan.gates.base import GateContext, GateResult
-from bfplan.ledger import Ledger, utcnow
+from bfplan.gaterun import evaluate, fingerprint, gate_context, plan_gates
+from bfplan.gates.base import GateResult
+from bfplan.ledger import Ledger
+from bfplan.lineage import VersionIndex
+from bfplan.plan import Plan
+from bfplan.plugins import Registry
+from bfplan.warehouse.base import Warehouse
 from bfplan.work import expand_dates
 from bfplan.yamlmarks import did_you_mean
 
@@ -44,28 +49,8 @@ class CheckReport:
                 "gates": self.gates}
 
 
-@dataclass(frozen=True)
-class _Stage:
-    gate: Any  # the plan's GateRef
-    stage: str
-    processors: tuple[str, ...]
-    phase: int
-
-
-def _stages(plan: Any) -> list[_Stage]:
-    """Every gate of the plan in the order a run meets them."""
-    out = []
-    for k, phase in enumerate(plan.phases):
-        names = tuple(r.name for r in phase.processors)
-        out += [_Stage(g, f"before phase {phase.name}", names, k) for g in phase.gates_before]
-        for ref in phase.processors:
-            out += [_Stage(g, f"after processor {ref.name}", (ref.name,), k) for g in ref.gates_after]
-        out += [_Stage(g, f"after phase {phase.name}", names, k) for g in phase.gates_after]
-    return out
-
-
-def run_checks(plan: Any, registry: Any, warehouse: Any, *, gate: str | None = None, start: date | None = None,
-               end: date | None = None, strict: bool = False, run_id: str = "",
+def run_checks(plan: Plan, registry: Registry, warehouse: Warehouse, *, gate: str | None = None,
+               start: date | None = None, end: date | None = None, strict: bool = False, run_id: str = "",
                mode: str | None = None) -> CheckReport:
     """Run the plan's gates (or only those named ``gate``) and record their results.
 
@@ -74,44 +59,35 @@ def run_checks(plan: Any, registry: Any, warehouse: Any, *, gate: str | None = N
     --strict any failing finding counts"). ``exit_code`` is 1 when any gate fails, else 0.
     Raises :class:`~bfplan.errors.UsageError` for a ``gate`` the plan does not use.
     """
-    stages = _stages(plan)
+    specs = plan_gates(plan)
     if gate is not None:
-        used = list(dict.fromkeys(s.gate.name for s in stages))
+        used = list(dict.fromkeys(s.name for s in specs))
         if gate not in used:
             where = "is not a gate" if gate not in registry.gates else "is not used by this plan"
             known = f" (gates in this plan: {', '.join(used)})" if used else " (this plan declares no gates)"
             raise UsageError(f"--gate: {gate!r} {where}{did_you_mean(gate, used)}{known}")
-        stages = [s for s in stages if s.gate.name == gate]
+        specs = [s for s in specs if s.name == gate]
     run_id = run_id or "check-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     ledger = Ledger(warehouse, plan.name)
+    ledger.ensure_tables()
+    versions = VersionIndex.from_state(ledger.current([r.name for _, r in plan.processor_refs()]))
     report = CheckReport(run_id)
     t0 = time.perf_counter()
     phase_dates: dict[int, list[date]] = {}
-    for s in stages:
-        if s.phase not in phase_dates:
-            dates = expand_dates(plan.phases[s.phase].dates, registry, plan)
-            phase_dates[s.phase] = [d for d in dates if (start is None or d >= start) and (end is None or d <= end)]
-        upstream = [registry.processors[r.name] for ph in plan.phases[: s.phase] for r in ph.processors]
-        ctx = GateContext(
-            gate=s.gate.name, stage=s.stage, options=s.gate.options,
-            processors=[registry.processors[p] for p in s.processors], upstream=upstream,
-            dates=phase_dates[s.phase], mode=mode or plan.mode, warehouse=warehouse, plan=plan,
-            registry=registry, run_id=run_id,
-        )
-        started = utcnow()
+    for spec in specs:
+        if spec.phase not in phase_dates:
+            dates = expand_dates(plan.phases[spec.phase].dates, registry, plan)
+            phase_dates[spec.phase] = [d for d in dates if (start is None or d >= start) and (end is None or d <= end)]
+        dates = phase_dates[spec.phase]
+        ctx = gate_context(spec, plan=plan, registry=registry, warehouse=warehouse, dates=dates,
+                           mode=mode or plan.mode, run_id=run_id)
+        current = fingerprint(plan, spec, dates, versions)
         g0 = time.perf_counter()
-        try:
-            result = registry.gates[s.gate.name].check(ctx)
-        except Exception as exc:
-            # like the runner: a gate that raises fails, and the check goes on with the others
-            result = GateResult("fail", [], f"gate raised {type(exc).__name__}: {exc}")
-        ledger.record_gate(ledger.gate_record(
-            run_id, s.gate.name, s.stage, result.status, s.gate.severity, result.summary,
-            [f.as_dict() for f in result.findings], started))
-        status = _effective(result, s.gate.severity, strict)
+        result = evaluate(registry.gates[spec.name], ctx, spec, ledger, current)
+        status = _effective(result, spec.severity, strict)
         report.gates.append({
-            "gate": s.gate.name, "stage": s.stage, "status": status, "gate_status": result.status,
-            "severity": s.gate.severity, "summary": result.summary,
+            "gate": spec.name, "stage": spec.stage, "status": status, "gate_status": result.status,
+            "severity": spec.severity, "summary": result.summary,
             "duration_s": round(time.perf_counter() - g0, 3),
             "findings": [f.as_dict() for f in result.findings],
         })

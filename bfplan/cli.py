@@ -6,15 +6,23 @@ Exit codes: 0 ok; 1 a node or blocking gate failed (or gaps found); 2 bad input;
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import sys
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from bfplan.errors import BfplanError, UsageError
+from bfplan.errors import BfplanError, LockError, UsageError
+from bfplan.interrupts import install as install_interrupts
+from bfplan.interrupts import seen as interrupts_seen
+
+if TYPE_CHECKING:
+    from bfplan.session import Session
 
 GLOBAL_KEYS = ("warehouse", "var", "plugins_dir", "verbose", "json_out")
 
@@ -71,12 +79,17 @@ def _emit(doc: dict[str, Any]) -> None:
 
 
 def _dates(value: str | None, option: str) -> date | None:
+    from bfplan.plan import DATE_MAX, DATE_MIN
+
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"{option} {value!r}: expected a date YYYY-MM-DD") from None
+    if not DATE_MIN <= day <= DATE_MAX:
+        raise UsageError(f"{option} {value}: out of range ({DATE_MIN}..{DATE_MAX})")
+    return day
 
 
 def _date_list(value: str | None) -> tuple[date, ...] | None:
@@ -89,13 +102,19 @@ def _names(value: str | None) -> tuple[str, ...] | None:
     return tuple(v.strip() for v in value.split(",") if v.strip()) if value else None
 
 
-def _session(plan: str) -> Any:
+def _session(plan: str, *, read_only: bool = False) -> Session:
     from bfplan.logs import configure
     from bfplan.session import open_session
 
     configure(_globals().get("verbose", 0))
     return open_session(plan, warehouse_url=_globals().get("warehouse"), overrides=_overrides(),
-                        plugin_dirs=_globals().get("plugins_dir", []))
+                        plugin_dirs=_globals().get("plugins_dir", []), read_only=read_only)
+
+
+def _held(exc: LockError, plan: str, what: str) -> UsageError | LockError:
+    """A LockError for a command that must read what a run is writing: say so, and what to do."""
+    return LockError(f"{exc}; {what} must wait until it finishes (`bfplan status {plan}` shows its progress)",
+                     progress=exc.progress)
 
 
 class BfplanGroup(click.Group):
@@ -143,10 +162,19 @@ def validate(plan: str) -> None:
     """
     from bfplan.estimate import estimate_plan, human_bytes
     from bfplan.runner import Runner
+    from bfplan.warehouse.base import EmptyWarehouse
 
-    session = _session(plan)
+    session = _session(plan, read_only=True)
+    note = None
     try:
-        wh = session.planning_warehouse()
+        try:
+            wh = session.warehouse
+        except LockError as exc:
+            # the plan can still be checked; what the running run has done is not counted
+            wh = EmptyWarehouse(f"{exc}")
+            note = f"note: {exc}: counts below ignore what it has done (`bfplan status {plan}` shows its progress)"
+        if not wh.exists and note is None and wh.kind != "empty":
+            note = f"note: no warehouse yet ({wh.description}): nothing has run"
         runner = Runner(session.plan, session.registry, wh)
         desc = runner.describe()
         estimates = []
@@ -160,6 +188,8 @@ def validate(plan: str) -> None:
         price = getattr(wh, "price_per_tib", 6.25)
         estimate = {"processors": [{"processor": e.processor, "bytes": e.bytes, "note": e.note} for e in estimates],
                     "total_bytes": total, "price_per_tib": price, "cost_usd": round(total / 2**40 * price, 4)}
+    if note:
+        click.echo(note, err=True)
     if _globals().get("json_out"):
         _emit({"valid": True, "errors": [], "nodes": desc["nodes"], "to_run": desc["to_run"],
                "already_done": desc["already_done"], "stages": desc["stages"], "policy": desc["policy"],
@@ -220,7 +250,7 @@ def run(plan: str, start: str | None, end: str | None, dates: str | None, only: 
         raise UsageError("--dates cannot be combined with --start/--end")
     sel = Selection(start=_dates(start, "--start"), end=_dates(end, "--end"), dates=_date_list(dates),
                     only=_names(only), from_=_names(from_), force=force, rerun_failed=rerun_failed, stale=stale)
-    session = _session(plan)
+    session = _session(plan, read_only=dry_run)
     as_json = bool(_globals().get("json_out"))
     try:
         reset = () if reset_breaker is None else (None if reset_breaker == "*" else _names(reset_breaker))
@@ -245,6 +275,8 @@ def run(plan: str, start: str | None, end: str | None, dates: str | None, only: 
         from bfplan.report import print_run_summary
 
         print_run_summary(summary, plan)
+    if summary.stopped_by:
+        sys.exit(3)
     if summary.status == "interrupted":
         sys.exit(130)
     if summary.status != "succeeded":
@@ -257,18 +289,37 @@ def run(plan: str, start: str | None, end: str | None, dates: str | None, only: 
 @click.option("--end", help="Last date to show.")
 @global_options
 def status(plan: str, start: str | None, end: str | None) -> None:
-    """Show the processor x date grid of PLAN from the ledger."""
+    """Show the processor x date grid of PLAN from the ledger.
+
+    While a run holds the warehouse, the grid comes from the run's live progress instead.
+    """
+    from bfplan.live import read_live
     from bfplan.report import print_status_grid, status_rows
 
-    session = _session(plan)
+    first, last = _dates(start, "--start"), _dates(end, "--end")
+    session = _session(plan, read_only=True)
+    live = None
     try:
-        rows = status_rows(session, _dates(start, "--start"), _dates(end, "--end"))
+        try:
+            rows = status_rows(session, first, last)
+        except LockError as exc:
+            live = read_live(exc.progress) if exc.progress else None
+            if live is None:
+                raise
+            rows = [r for r in live["partitions"] if (first is None or r["date"] >= first.isoformat())
+                    and (last is None or r["date"] <= last.isoformat())]
+        missing = not session.warehouse.exists if live is None else False
     finally:
         session.close()
     if _globals().get("json_out"):
-        _emit({"partitions": rows})
-    else:
-        print_status_grid(rows, session.plan)
+        _emit({"partitions": rows, **({"live": {k: v for k, v in live.items() if k != "partitions"}} if live else {})})
+        return
+    if live:
+        click.echo(f"run {live['run_id']} in progress since {live['since']} (pid {live['pid']} on {live['host']}): "
+                   f"{live['finished_nodes']} of {live['total_nodes']} node(s) finished; updated {live['updated']}")
+    elif missing:
+        click.echo("note: the warehouse does not exist yet: nothing has run", err=True)
+    print_status_grid(rows, session.plan)
 
 
 @cli.command()
@@ -286,10 +337,14 @@ def check(plan: str, gate: str | None, start: str | None, end: str | None, stric
     from bfplan.checks import run_checks
     from bfplan.report import print_check_report
 
+    first, last = _dates(start, "--start"), _dates(end, "--end")
     session = _session(plan)
     try:
+        session.require_existing()
         report = run_checks(session.plan, session.registry, session.warehouse, gate=gate,
-                            start=_dates(start, "--start"), end=_dates(end, "--end"), strict=strict)
+                            start=first, end=last, strict=strict)
+    except LockError as exc:
+        raise _held(exc, plan, "check") from exc
     finally:
         session.close()
     if _globals().get("json_out"):
@@ -312,10 +367,12 @@ def gaps(plan: str, start: str | None, end: str | None) -> None:
     from bfplan.gaps import find_gaps
     from bfplan.report import print_gaps
 
-    session = _session(plan)
+    first, last = _dates(start, "--start"), _dates(end, "--end")
+    session = _session(plan, read_only=True)
     try:
-        found = find_gaps(session.plan, session.registry, session.warehouse,
-                          start=_dates(start, "--start"), end=_dates(end, "--end"))
+        found = find_gaps(session.plan, session.registry, session.warehouse, start=first, end=last)
+    except LockError as exc:
+        raise _held(exc, plan, "gaps") from exc
     finally:
         session.close()
     if _globals().get("json_out"):
@@ -336,12 +393,23 @@ def report(plan: str, output: str) -> None:
 
     from bfplan.report import html_report
 
-    session = _session(plan)
+    target = Path(output)
+    if not target.parent.is_dir():
+        raise UsageError(f"-o {output}: the folder {target.parent} does not exist")
+    session = _session(plan, read_only=True)
     try:
         page = html_report(session)
+    except LockError as exc:
+        raise _held(exc, plan, "report") from exc
     finally:
         session.close()
-    Path(output).write_text(page, encoding="utf-8")
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"-o {output}: cannot write: {exc.strerror}") from None
     if _globals().get("json_out"):
         _emit({"output": output, "bytes": len(page.encode())})
     else:
@@ -359,7 +427,7 @@ def plugins(plan_path: str | None) -> None:
     from bfplan.plugins import load_registry
     from bfplan.session import plugins_in
 
-    paths = read_plugin_paths(Path(plan_path)) if plan_path else ()
+    paths = [p for _, p in read_plugin_paths(Path(plan_path), overrides=_overrides())] if plan_path else []
     reg = load_registry([*paths, *plugins_in(_globals().get("plugins_dir", []))])
     doc = reg.as_dict()
     if _globals().get("json_out"):
@@ -373,8 +441,50 @@ def plugins(plan_path: str | None) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="bfplan")
+    """Console-script entry point. Ctrl-C at any moment exits 130 (click alone would print
+    "Aborted!" and exit 1 when it lands outside a run)."""
+    install_interrupts()
+    try:
+        try:
+            code = cli.main(prog_name="bfplan", standalone_mode=False)
+            code = code if isinstance(code, int) else 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except click.ClickException as exc:
+            exc.show()
+            code = exc.exit_code
+        leave(code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("interrupted", err=True)
+        leave(130)
+
+
+def leave(code: int) -> None:
+    """End the process with ``code`` — 130 if a Ctrl-C came at any point (even one a library
+    swallowed, or one during a run's last node).
+
+    The process ends here, at once (``os._exit`` after flushing): every command has closed its
+    warehouse by now, and Python's own shutdown would restore the default SIGINT action, so a
+    Ctrl-C in its last milliseconds would kill the process by signal instead of exit 130 (as
+    would CPython 3.11 after a Ctrl-C that ever landed inside ``exec()`` of a string, which is
+    how dataclasses build their methods, handled or not)."""
+    signal.signal(signal.SIGINT, _interrupted_now)
+    if interrupts_seen() and code != 130:
+        click.echo("interrupted", err=True)
+        code = 130
+    _flush()
+    os._exit(code)
+
+
+def _interrupted_now(*_: object) -> None:
+    _flush()
+    os._exit(130)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,6 +38,8 @@ class GateSpec:
     processors: tuple[str, ...]
     phase: int
     where: str
+    #: which gate of the plan this is, across runs (see bfplan.gaterun.gate_key)
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,7 @@ def build_dag(phases: Sequence[PhaseSpec]) -> Dag:
                     g.add_edge(ready, node)
                 nodes.append(node)
             if p.name in consumed or p.gates_after:
-                finished[p.name] = _prefixes(g, p, nodes, k)
+                finished[p.name] = _prefixes(g, p, nodes, k, ready)
                 if finished[p.name][1]:
                     ends.append(finished[p.name][1][-1])
             else:  # nobody in the phase waits for parts of it: its nodes go straight to the end
@@ -215,17 +217,22 @@ def _plan_order(phase: PhaseSpec):
     return lambda name: f"{index[name]:06d}"
 
 
-def _prefixes(g: nx.DiGraph, p: ProcSpec, nodes: list[tuple], k: int) -> tuple[list[date], list[tuple]]:
-    """Chain "done up to batch i" barriers; with after-gates, one barrier after the gates."""
-    if not nodes:
-        return [], []
+def _prefixes(g: nx.DiGraph, p: ProcSpec, nodes: list[tuple], k: int,
+              ready: tuple) -> tuple[list[date], list[tuple]]:
+    """Chain "done up to batch i" barriers; with after-gates, one barrier after the gates (which
+    stand right after the phase's start when the processor itself has nothing to run: a gate
+    whose last verdict blocked is evaluated again before what it guards)."""
     if p.gates_after:
         done = ("barrier", f"proc:{p.name}:done")
         g.add_node(done)
         for n in nodes:
             g.add_edge(n, done)
+        if not nodes:
+            g.add_edge(ready, done)
         gated = _gates(g, p.gates_after, after=done, label=f"proc:{p.name}:gated", phase=k)
-        return [p.batches[0][0]], [gated]
+        return [date.min], [gated]
+    if not nodes:
+        return [], []
     prefixes: list[tuple] = []
     for i, n in enumerate(nodes):
         b = ("barrier", "upto", p.name, i)

@@ -7,6 +7,7 @@ Exit codes (DESIGN.md): 1 a node or blocking gate failed; 2 bad input (plan, arg
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 class BfplanError(Exception):
@@ -58,13 +59,19 @@ class PluginError(BfplanError):
 
 
 class WarehouseError(BfplanError):
-    """A warehouse operation failed. ``transient`` errors are retried with backoff."""
+    """A warehouse operation failed. ``transient`` errors are retried with backoff.
+
+    ``environment`` errors come from the machine, not from the node's data or code: the disk is
+    full, the file system is read-only, a permission is missing. Every other node would fail the
+    same way, so they are never retried, never count towards a circuit breaker, and stop the run.
+    """
 
     exit_code = 3
 
-    def __init__(self, message: str, *, transient: bool = False) -> None:
+    def __init__(self, message: str, *, transient: bool = False, environment: bool = False) -> None:
         super().__init__(message)
-        self.transient = transient
+        self.transient = transient and not environment
+        self.environment = environment
 
 
 class WarehouseUnavailable(WarehouseError):
@@ -72,9 +79,13 @@ class WarehouseUnavailable(WarehouseError):
 
 
 class LockError(BfplanError):
-    """Another run holds the plan's run lock."""
+    """Another run holds the plan's run lock (``progress``: where that run publishes its progress)."""
 
     exit_code = 3
+
+    def __init__(self, message: str, *, progress: Path | None = None) -> None:
+        super().__init__(message)
+        self.progress = progress
 
 
 class Interrupted(BfplanError):

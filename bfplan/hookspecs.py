@@ -53,9 +53,11 @@ def bfplan_warehouses() -> Mapping[str, Callable[..., Warehouse]]:
     """Return warehouse factories by type name, e.g. ``{"duckdb": DuckDBWarehouse.from_config}``.
 
     A factory is called with the plan's ``warehouse`` mapping (without ``type``) as keyword
-    arguments plus ``base_dir`` (the plan file's directory) and returns an open
-    :class:`bfplan.warehouse.base.Warehouse`. Import heavy clients inside the factory, not at
-    module import, so that ``bfplan --help`` stays fast.
+    arguments plus ``base_dir`` (the plan file's directory) and ``read_only`` (True for the
+    commands that only look: validate, status, gaps, report — the warehouse must then create
+    nothing, and may stand in an empty one with ``exists = False`` where none exists yet), and
+    returns an open :class:`bfplan.warehouse.base.Warehouse`. Import heavy clients inside the
+    factory, not at module import, so that ``bfplan --help`` stays fast.
     """
 
 

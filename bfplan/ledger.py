@@ -44,7 +44,15 @@ GATE_COLUMNS = {
     "run_id": "STRING", "plan_name": "STRING", "gate": "STRING", "stage": "STRING",
     "status": "STRING", "severity": "STRING", "summary": "STRING", "findings": "JSON",
     "started_at": "TIMESTAMP", "duration_s": "FLOAT64", "recorded_ns": "INT64",
+    # which gate of the plan (stage, name, occurrence) and what it judged (options, dates, the
+    # versions of its inputs): a gate is evaluated again when its last verdict was a failure,
+    # never came (the process died), or was about other inputs than the ones there are now
+    "gate_key": "STRING", "fingerprint": "STRING",
 }
+#: gate_results columns added after the first release: added to older ledgers on first write
+GATE_COLUMNS_ADDED = {"gate_key": "STRING", "fingerprint": "STRING"}
+#: a gate record written when the gate starts: if it is the latest, the gate never finished
+GATE_RUNNING = "running"
 
 #: partition statuses; only ``done`` means "the data is there and was committed"
 DONE, FAILED, BLOCKED, CIRCUIT_BROKEN = "done", "failed", "blocked", "circuit_broken"
@@ -87,8 +95,23 @@ class PartitionState:
                 "attempt": self.attempt, "error": self.error}
 
 
+@dataclass(frozen=True)
+class GateState:
+    """The latest verdict of one gate of the plan (any run or check)."""
+
+    key: str
+    status: str
+    severity: str
+    fingerprint: str | None
+    run_id: str
+
+
 class Ledger:
-    """Reads and writes the ledger tables of one warehouse for one plan."""
+    """Reads and writes the ledger tables of one warehouse for one plan.
+
+    Reading creates nothing (a warehouse without a ledger reads as empty); :meth:`ensure_tables`
+    creates the tables, and is called by the commands that write (run, check).
+    """
 
     def __init__(self, warehouse: Warehouse, plan_name: str, *, flush_every: int = 2000) -> None:
         self.wh = warehouse
@@ -99,8 +122,16 @@ class Ledger:
         self._buffer: dict[str, list[tuple]] = {t: [] for t in self._columns}
         self._lock = threading.Lock()
         self._flush_every = flush_every
+
+    def ensure_tables(self) -> None:
+        """Create the ledger tables that do not exist yet (and add columns older ledgers lack)."""
         for table, cols in ((RUNS, RUN_COLUMNS), *self._columns.items()):
-            warehouse.ensure_table(table, cols, partition_column=None)
+            self.wh.ensure_table(table, cols, partition_column=None)
+        self.wh.ensure_columns(GATES, GATE_COLUMNS_ADDED)
+
+    def has(self, table: str) -> bool:
+        """Whether this ledger table exists (a warehouse nothing has run on has none)."""
+        return self.wh.table_exists(table)
 
     # -- runs --------------------------------------------------------------------------------
     def start_run(self, plan_path: str, mode: str, command: str, *, run_id: str | None = None) -> str:
@@ -125,6 +156,8 @@ class Ledger:
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """The plan's latest runs, newest first, with their latest status."""
+        if not self.has(RUNS):
+            return []
         return self.wh.query(
             f"SELECT run_id, status, event_at AS at, host, summary FROM {RUNS} WHERE plan_name = @plan "
             "QUALIFY ROW_NUMBER() OVER (PARTITION BY run_id ORDER BY recorded_ns DESC) = 1 "
@@ -177,6 +210,8 @@ class Ledger:
         self, processors: Iterable[str] | None = None, start: date | None = None, end: date | None = None
     ) -> dict[tuple[str, date], PartitionState]:
         """The latest state of every (processor, date) this plan's ledger knows."""
+        if not self.has(PARTITIONS):
+            return {}
         sql = (
             f"SELECT processor, partition_date, status, run_id, attempt, row_count, duration_s, error, "
             f"recorded_ns FROM {PARTITIONS} WHERE plan_name = @plan"
@@ -202,11 +237,12 @@ class Ledger:
 
     # -- gates -------------------------------------------------------------------------------
     def gate_record(self, run_id: str, gate: str, stage: str, status: str, severity: str, summary: str,
-                    findings: list[dict[str, Any]], started_at: datetime) -> tuple:
+                    findings: list[dict[str, Any]], started_at: datetime, *, key: str = "",
+                    fingerprint: str | None = None) -> tuple:
         """One gate result row (history: never overwritten)."""
         duration = (utcnow() - started_at).total_seconds()
         return (run_id, self.plan_name, gate, stage, status, severity, summary,
-                json.dumps(findings, default=str), started_at, duration, monotonic_ns())
+                json.dumps(findings, default=str), started_at, duration, monotonic_ns(), key or None, fingerprint)
 
     def record_gate(self, record: tuple) -> None:
         """Append a gate result now (gate verdicts are rare and worth keeping at once)."""
@@ -214,9 +250,42 @@ class Ledger:
 
     def gate_results(self, run_id: str | None = None) -> list[dict[str, Any]]:
         """Gate results of one run (or all runs of the plan), oldest first."""
+        if not self.has(GATES):
+            return []
         sql = f"SELECT * FROM {GATES} WHERE plan_name = @plan"
         params: dict[str, Any] = {"plan": self.plan_name}
         if run_id:
             sql += " AND run_id = @run_id"
             params["run_id"] = run_id
+        # a gate's "running" record is superseded by its verdict; alone, it says the gate never finished
+        sql += (" QUALIFY status != @running OR ROW_NUMBER() OVER (PARTITION BY run_id, "
+                "IFNULL(gate_key, CAST(recorded_ns AS STRING)) ORDER BY recorded_ns DESC) = 1")
+        params["running"] = GATE_RUNNING
         return self.wh.query(sql + " ORDER BY recorded_ns", params)
+
+    def gate_states(self) -> dict[str, GateState]:
+        """The latest verdict of every gate of the plan, by gate key."""
+        if not self.has(GATES) or "gate_key" not in self.wh.table_columns(GATES):
+            return {}
+        rows = self.wh.query(
+            f"SELECT gate_key, status, severity, fingerprint, run_id FROM {GATES} "
+            "WHERE plan_name = @plan AND gate_key IS NOT NULL "
+            "QUALIFY ROW_NUMBER() OVER (PARTITION BY gate_key ORDER BY recorded_ns DESC) = 1",
+            {"plan": self.plan_name})
+        return {r["gate_key"]: GateState(r["gate_key"], r["status"], r["severity"], r["fingerprint"], r["run_id"])
+                for r in rows}
+
+    def close_abandoned_runs(self, run_id: str, plan_path: str, mode: str) -> list[str]:
+        """Record as ``interrupted`` every earlier run still marked ``running``: the caller holds
+        the run lock, so none of them is alive (killed, or its machine died). Returns their ids."""
+        if not self.has(RUNS):
+            return []
+        rows = self.wh.query(
+            f"SELECT run_id, status FROM {RUNS} WHERE plan_name = @plan "
+            "QUALIFY ROW_NUMBER() OVER (PARTITION BY run_id ORDER BY recorded_ns DESC) = 1",
+            {"plan": self.plan_name})
+        dead = sorted(r["run_id"] for r in rows if r["status"] == "running" and r["run_id"] != run_id)
+        for other in dead:
+            self._run_record(other, plan_path, mode, "interrupted", "",
+                             {"reason": f"the process ended before the run finished; found by run {run_id}"})
+        return dead

@@ -65,6 +65,12 @@ class VersionIndex:
             current.update(versions)
             self._dates[processor] = sorted(current)
 
+    def summary(self, processor: str) -> tuple[int, int]:
+        """(newest version, partitions) of ``processor``: changes whenever one of them is rewritten."""
+        with self._lock:
+            versions = self._versions.get(processor, {})
+            return (max(versions.values(), default=0), len(versions))
+
     def window(self, processor: str, start: date, end: date) -> tuple[int, int]:
         """(max version, partition count) of ``processor``'s partitions in [start, end]."""
         with self._lock:

@@ -8,22 +8,21 @@ on another host whose heartbeat stopped expires after ``ttl_s`` and may then be 
 records; the earlier record wins and the other backs off.
 
 DuckDB adds its own file lock: a second process cannot even open the database. The holder
-therefore also writes a small sidecar file next to the database, so that second process can
-still say who holds it.
+therefore announces itself through the warehouse (:meth:`Warehouse.announce_holder`; DuckDB
+writes a small file next to the database), so that second process can still say who holds it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 import threading
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from bfplan.errors import LockError
+from bfplan.hostinfo import pid_alive
 from bfplan.ledger import SCHEMA, monotonic_ns, utcnow
 
 LOCKS = f"{SCHEMA}.run_locks"
@@ -31,35 +30,6 @@ LOCK_COLUMNS = {
     "plan_name": "STRING", "run_id": "STRING", "host": "STRING", "pid": "INT64", "event": "STRING",
     "event_at": "TIMESTAMP", "expires_at": "TIMESTAMP", "recorded_ns": "INT64",
 }
-
-
-def sidecar_path(warehouse: Any) -> Path | None:
-    """Where a DuckDB warehouse's holder describes itself (None for other engines)."""
-    path = getattr(warehouse, "path", None)
-    if getattr(warehouse, "kind", "") != "duckdb" or not path or path == ":memory:":
-        return None
-    return Path(f"{path}.run.json")
-
-
-def describe_holder(db_path: str) -> str | None:
-    """For a DuckDB file another process holds: 'locked by run R since T on host H (pid P)'."""
-    side = Path(f"{db_path}.run.json")
-    try:
-        info = json.loads(side.read_text())
-    except (OSError, ValueError):
-        return None
-    return f"locked by run {info['run_id']} since {info['since']} on host {info['host']} (pid {info['pid']})"
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process with this id exists on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
 
 
 class RunLock:
@@ -100,7 +70,7 @@ class RunLock:
         for other in self.holders():
             if other["run_id"] == self.run_id:
                 continue
-            if other["host"] == socket.gethostname() and not _alive(other["pid"]):
+            if other["host"] == socket.gethostname() and not pid_alive(other["pid"]):
                 # killed (SIGKILL, OOM, power): its process is gone, so nothing can still be
                 # writing; the next run takes over at once rather than waiting for expiry
                 self._record("steal", other["run_id"])
@@ -134,11 +104,8 @@ class RunLock:
                 self._record("heartbeat")
 
     def _write_sidecar(self) -> None:
-        side = sidecar_path(self.wh)
-        if side is not None:
-            info = {"run_id": self.run_id, "since": f"{self._since:%Y-%m-%d %H:%M:%S} UTC",
-                    "host": socket.gethostname(), "pid": os.getpid()}
-            side.write_text(json.dumps(info))
+        self.wh.announce_holder({"run_id": self.run_id, "since": f"{self._since:%Y-%m-%d %H:%M:%S} UTC",
+                                 "host": socket.gethostname(), "pid": os.getpid()})
 
     def release(self) -> None:
         """Stop heartbeating and record the release."""
@@ -146,7 +113,5 @@ class RunLock:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        side = sidecar_path(self.wh)
-        if side is not None:
-            side.unlink(missing_ok=True)
+        self.wh.announce_holder(None)
         self._record("release")

@@ -44,19 +44,29 @@ def parse_notify(plan: Any) -> list[Webhook]:
             issues.append(plan.issue(path, "expected {webhook: {url: ..., events: [...]}}"))
             continue
         cfg = item["webhook"]
-        unknown = sorted(set(cfg) - {"url", "events", "timeout_s"})
+        unknown = sorted(str(k) for k in set(cfg) - {"url", "events", "timeout_s"})
         if unknown:
             issues.append(plan.issue(f"{path}.webhook",
                                      f"unknown key '{unknown[0]}' (expected url, events, timeout_s)"))
-        url = str(cfg.get("url", ""))
-        if not url.startswith(("http://", "https://")):
+        url = cfg.get("url", "")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             issues.append(plan.issue(f"{path}.webhook.url", f"expected an http(s) URL, got {url!r}"))
-        events = tuple(cfg.get("events") or DEFAULT_EVENTS)
+            url = ""
+        raw_events = cfg.get("events") or list(DEFAULT_EVENTS)
+        if not isinstance(raw_events, list) or not all(isinstance(e, str) for e in raw_events):
+            issues.append(plan.issue(f"{path}.webhook.events", f"expected a list of event names, got {raw_events!r}"))
+            raw_events = list(DEFAULT_EVENTS)
+        events = tuple(raw_events)
         bad = [e for e in events if e not in EVENT_TYPES]
         if bad:
             issues.append(plan.issue(f"{path}.webhook.events",
                                      f"unknown event '{bad[0]}' (expected one of {', '.join(EVENT_TYPES)})"))
-        hooks.append(Webhook(url, events, float(cfg.get("timeout_s", 5.0))))
+        timeout = cfg.get("timeout_s", 5.0)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 300:
+            issues.append(plan.issue(f"{path}.webhook.timeout_s", f"expected seconds, more than 0 and at most 300, "
+                                                                  f"got {timeout!r}"))
+            timeout = 5.0
+        hooks.append(Webhook(url, events, float(timeout)))
     if issues:
         raise PlanError(issues)
     return hooks

@@ -14,6 +14,7 @@ import contextlib
 import functools
 import importlib.resources
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bfplan.errors import PlanError, PlanIssue
+from bfplan.variables import Reference, VariableError, scan, substitute, typed_override
+from bfplan.variables import resolve as resolve_variables
 from bfplan.yamlmarks import (
     DocumentError,
     IssueCollector,
@@ -50,15 +53,21 @@ __all__ = [
 
 #: What processor, phase, gate, calendar and variable names must match (also safe in SQL identifiers).
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: the dates a plan may name: "season to date" windows start at 1900-01-01 (see bfplan.lineage),
+#: and date arithmetic near year 9999 overflows Python's date
+DATE_MIN, DATE_MAX = date(1900, 1, 1), date(2999, 12, 31)
+#: gate options whose schema says ``contentMediaType: application/sql`` hold SQL
+SQL_MEDIA_TYPE = "application/sql"
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _PLAN_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_.-]*$"
-_VAR_REF = re.compile(r"\$\$\{|\$\{([^}]*)\}")  # `$${` escapes a literal `${`
 _SEVERITIES = ("block", "warn")
-_BOOL_WORDS = dict.fromkeys(("true", "yes", "on", "1"), True) | dict.fromkeys(("false", "no", "off", "0"), False)
 _BAD_NAME = "invalid name {!r} (use letters, digits and _, not starting with a digit)"
 # Plain words for the schema's patterns: (what a value must be, what to say when it is not).
 _PATTERNS = {
     IDENTIFIER.pattern: ("a name", _BAD_NAME),
+    "^([a-z][a-z0-9.-]*:)?[a-z][a-z0-9-]{0,62}$": (
+        "a project id", "invalid project id {!r} (lowercase letters, digits and -, starting with a letter)"),
+    "^[A-Za-z0-9_]{0,64}$": ("a dataset prefix", "invalid dataset prefix {!r} (letters, digits and _ only)"),
     _DATE.pattern: ("a date (YYYY-MM-DD)", "invalid date {!r} (expected YYYY-MM-DD)"),
     _PLAN_NAME_PATTERN: (
         "a plan name",
@@ -106,6 +115,14 @@ class DateSpec:
     dates: tuple[date, ...] | None
     calendar: str | None
 
+    def span_days(self) -> int:
+        """How many days the spec covers before any calendar: the bound on what ``expand`` builds."""
+        if self.dates is not None:
+            return len(set(self.dates))
+        if self.start is not None and self.end is not None:
+            return max(0, (self.end - self.start).days + 1)
+        return 0
+
     def expand(self, calendar: Callable[[date, date], Iterable[date]] | None = None) -> list[date]:
         """The dates, sorted and unique; with ``calendar``, only those it yields between the bounds."""
         if self.dates is not None:
@@ -140,6 +157,10 @@ class Defaults:
     jobs: int = 2
     retry_backoff_s: float = 0.5
     circuit_breaker_max_failures: int = 3
+    #: the most nodes a run of the plan may have (checked before anything is built)
+    max_nodes: int = 100_000
+    #: the most days one date range of the plan may span (checked before it is expanded)
+    max_days: int = 36_525
 
 
 @dataclass(frozen=True)
@@ -210,53 +231,6 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def _typed_override(text: str, current: Any) -> Any:
-    """A ``--var`` value, converted to the type of the plan's own value for that variable."""
-    if isinstance(current, bool):
-        if text.lower() not in _BOOL_WORDS:
-            raise ValueError("expected true or false")
-        return _BOOL_WORDS[text.lower()]
-    for kind, word in ((int, "an integer"), (float, "a number")):
-        if isinstance(current, kind):
-            try:
-                return kind(text)
-            except ValueError:
-                raise ValueError(f"expected {word}") from None
-    if isinstance(current, date) and not isinstance(current, datetime):
-        if _DATE.fullmatch(text):
-            with contextlib.suppress(ValueError):
-                return date.fromisoformat(text)
-        raise ValueError("expected a date (YYYY-MM-DD)")
-    return text
-
-
-def _substitute(text: str, lookup: Callable[[str], Any], report: Callable[[str], None]) -> Any:
-    """Replace ``${name}`` references; a string that is exactly one reference takes the value's type."""
-    whole = _VAR_REF.fullmatch(text)
-    if whole and whole.group(1) is not None and IDENTIFIER.fullmatch(whole.group(1)):
-        try:
-            return lookup(whole.group(1))
-        except KeyError as exc:
-            report(str(exc.args[0]))
-            return text
-
-    def replace_one(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name is None:
-            return "${"
-        if not IDENTIFIER.fullmatch(name):
-            report(f"invalid variable reference {match.group(0)!r}")
-            return match.group(0)
-        try:
-            value = lookup(name)
-        except KeyError as exc:
-            report(str(exc.args[0]))
-            return match.group(0)
-        return json.dumps(value) if isinstance(value, bool) else str(value)
-
-    return _VAR_REF.sub(replace_one, text)
-
-
 def _variables(data: dict[str, Any], overrides: Mapping[str, str], check: IssueCollector) -> dict[str, Any]:
     """The plan's vars with ``--var`` overrides applied and references between vars resolved."""
     raw = data.get("vars")
@@ -269,56 +243,40 @@ def _variables(data: dict[str, Any], overrides: Mapping[str, str], check: IssueC
             check.report(("vars",), f"--var {name!r}: " + _BAD_NAME.format(name))
             continue
         try:
-            raw[name] = _typed_override(text, raw.get(name))
+            raw[name] = typed_override(text, raw.get(name))
         except ValueError as exc:
             check.report(("vars", name), f"--var {name}={text!r}: {exc}, like the plan's value {raw[name]!r}")
-    resolved: dict[str, Any] = {}
-
-    def fail(message: str) -> None:
-        raise KeyError(message)
-
-    def resolve(name: str, chain: tuple[str, ...]) -> Any:
-        if name not in raw:
-            raise KeyError(f"unknown variable {name!r}{did_you_mean(name, raw)}")
-        if name in chain:
-            raise KeyError(f"variables refer to each other: {' -> '.join((*chain, name))}")
-        if name not in resolved:
-            value = raw[name]
-            if isinstance(value, str):
-                value = _substitute(value, lambda ref: resolve(ref, (*chain, name)), fail)
-            resolved[name] = value
-        return resolved[name]
-
-    failed: dict[str, Any] = {}
-    for name in raw:
-        try:
-            resolve(name, ())
-        except KeyError as exc:
-            check.report(("vars", name), str(exc.args[0]))
-            failed[name] = raw[name]
-    return {**raw, **resolved, **failed}
+    values, errors = resolve_variables(raw)
+    for name, message in errors.items():
+        check.report(("vars", name), message)
+    return {**raw, **values}
 
 
-def _interpolate(value: Any, path: KeyPath, variables: Mapping[str, Any], check: IssueCollector) -> Any:
-    """``value`` with ``${var}`` references in its strings replaced (``vars`` itself excepted)."""
+def _interpolate(value: Any, path: KeyPath, variables: Mapping[str, Any], check: IssueCollector,
+                 expanded: set[KeyPath]) -> Any:
+    """``value`` with ``${var}`` references in its strings replaced (``vars`` itself excepted);
+    the paths of strings that held a reference go to ``expanded`` (SQL must not take any)."""
     if isinstance(value, dict):
         return {
-            k: v if (*path, k) == ("vars",) else _interpolate(v, (*path, k), variables, check) for k, v in value.items()
+            k: v if (*path, k) == ("vars",) else _interpolate(v, (*path, k), variables, check, expanded)
+            for k, v in value.items()
         }
     if isinstance(value, list):
-        return [_interpolate(item, (*path, index), variables, check) for index, item in enumerate(value)]
+        return [_interpolate(item, (*path, index), variables, check, expanded) for index, item in enumerate(value)]
     if isinstance(value, str) and "${" in value:
 
         def lookup(name: str) -> Any:
             if name not in variables:
-                raise KeyError(f"unknown variable {name!r}{did_you_mean(name, variables)}")
+                raise VariableError(f"unknown variable {name!r}{did_you_mean(name, variables)}")
             return variables[name]
 
         def report(message: str) -> None:
             check.report(path, message)
             check.settled.add(path)
 
-        return _substitute(value, lookup, report)
+        if any(isinstance(piece, Reference) for piece in scan(value)):
+            expanded.add(path)
+        return substitute(value, lookup, report)
     return value
 
 
@@ -347,14 +305,17 @@ class _Builder:
     reported it), so that every other problem is still found in the same pass.
     """
 
-    def __init__(self, check: IssueCollector) -> None:
+    def __init__(self, check: IssueCollector, expanded: set[KeyPath] | None = None) -> None:
         self.check = check
+        self.expanded = expanded or set()
         self.refs: list[tuple[ProcessorRef, KeyPath, KeyPath]] = []  # (ref, name path, item path)
         self.gates: list[tuple[GateRef, KeyPath, KeyPath]] = []  # (gate, item path, name path)
         self.calendars: list[tuple[str, KeyPath]] = []
         self.phase_lines: dict[str, int] = {}  # phase name -> line of its first definition
+        self.date_paths: list[KeyPath] = []  # per phase, where its dates are written
 
-    def plan(self, path: Path, data: dict[str, Any], variables: dict[str, Any], registry: RegistryLike | None) -> Plan:
+    def plan(self, path: Path, data: dict[str, Any], variables: dict[str, Any], registry: RegistryLike | None,
+             plugin_errors: Mapping[Path, str] | None = None) -> Plan:
         raw_dates = data.get("dates")
         dates = self.date_spec(raw_dates, ("dates",))
         if isinstance(raw_dates, dict) and "dates" not in raw_dates:
@@ -385,7 +346,7 @@ class _Builder:
             warehouse=_jsonable(data["warehouse"])
             if isinstance(data.get("warehouse"), dict)
             else {"type": "duckdb", "path": f".bfplan/{name}.duckdb"},
-            plugins=_resolve_plugins(path, data.get("plugins")),
+            plugins=tuple(p for _, p in plugin_paths(path, data.get("plugins"))),
             vars=variables,
             params=dict(_mapping(data.get("params"))),
             defaults=Defaults(
@@ -396,24 +357,78 @@ class _Builder:
                 if isinstance(backoff, int | float) and not isinstance(backoff, bool)
                 else 0.5,
                 circuit_breaker_max_failures=_pick(breaker.get("max_failures"), 3),
+                max_nodes=_pick(defaults.get("max_nodes"), Defaults.max_nodes),
+                max_days=_pick(defaults.get("max_days"), Defaults.max_days),
             ),
             phases=phases,
             notify=tuple(item for item in _list(data.get("notify")) if isinstance(item, dict)),
             marks={},
         )
+        self.check_plugins(path, data.get("plugins"), plugin_errors or {})
+        self.check_warehouse(plan)
+        self.check_size(plan)
         if registry is not None:
             self.check_registry(registry, plan, data)
         return plan
 
+    def check_plugins(self, path: Path, raw: Any, errors: Mapping[Path, str]) -> None:
+        """A plugin path that failed to load is reported at its own line."""
+        for index, resolved in plugin_paths(path, raw):
+            if resolved in errors:
+                self.check.report(("plugins", index), errors[resolved])
+
+    def check_warehouse(self, plan: Plan) -> None:
+        """A DuckDB path that names a folder (or lies under a file) cannot become a database."""
+        config = plan.warehouse
+        where = config.get("path")
+        if config.get("type") != "duckdb" or not isinstance(where, str) or where == ":memory:" or "\0" in where:
+            return
+        target = plan.base_dir / where
+        try:
+            folder = target.is_dir()
+            under_file = not folder and any(parent.is_file() for parent in target.parents)
+        except OSError as exc:  # a name too long for the file system, say
+            self.check.report(("warehouse", "path"), f"{_short(where)} cannot be a file path: {exc.strerror}")
+            return
+        if folder:
+            self.check.report(("warehouse", "path"), f"{where!r} is a folder, not a DuckDB file "
+                                                     f"(name a file in it, e.g. {where.rstrip('/')}/warehouse.duckdb)")
+        elif under_file:
+            self.check.report(("warehouse", "path"), f"{where!r} lies under a file, not a folder")
+
+    def check_size(self, plan: Plan) -> None:
+        """Bound the work before anything is expanded: each date range within ``max_days``, the
+        plan's nodes within ``max_nodes`` (an upper bound: a calendar can only remove dates)."""
+        limits = plan.defaults
+        spans = [(where, phase.dates.span_days()) for where, phase in zip(self.date_paths, plan.phases, strict=True)]
+        too_long = False
+        for where, days in dict(spans).items():
+            if days > limits.max_days:
+                too_long = True
+                self.check.report(where, f"the dates span {days:,} days, more than defaults.max_days "
+                                         f"({limits.max_days:,}): narrow them, or raise defaults.max_days")
+        if too_long:
+            return
+        nodes, count = plan_size(plan)
+        if nodes > limits.max_nodes:
+            self.check.report(("dates",), f"the plan makes up to {nodes:,} nodes ({count} processor(s) over "
+                                          f"{max(d for _, d in spans):,} days), more than defaults.max_nodes "
+                                          f"({limits.max_nodes:,}): narrow the dates, raise batch_days, or "
+                                          "raise defaults.max_nodes")
+
     def date(self, value: Any, path: KeyPath) -> date | None:
+        day = None
         if isinstance(value, date) and not isinstance(value, datetime):
-            return value
-        if isinstance(value, str) and _DATE.fullmatch(value):
+            day = value
+        elif isinstance(value, str) and _DATE.fullmatch(value):
             try:
-                return date.fromisoformat(value)
+                day = date.fromisoformat(value)
             except ValueError:
                 self.check.report(path, f"invalid date {value!r} (not a real calendar date)")
-        return None
+        if day is not None and not DATE_MIN <= day <= DATE_MAX:
+            self.check.report(path, out_of_range(day))
+            return None
+        return day
 
     def date_spec(self, raw: Any, path: KeyPath) -> DateSpec:
         raw = _mapping(raw)
@@ -438,6 +453,7 @@ class _Builder:
 
     def phase(self, raw: dict[str, Any], path: KeyPath, plan_dates: DateSpec) -> Phase:
         override = _mapping(raw.get("dates"))
+        self.date_paths.append((*path, "dates") if {"dates", "start", "end"} & set(override) else ("dates",))
         spec = self.date_spec(override, (*path, "dates"))
         calendar = spec.calendar or plan_dates.calendar
         # A phase's own dates replace the plan's; a lone start (or end) keeps the plan's other bound.
@@ -548,6 +564,7 @@ class _Builder:
             schema = getattr(registry.gates[gate.name], "options_schema", None)
             if schema:
                 self.check.schema(_jsonable(dict(gate.options)), schema, name_path, f"gate {gate.name!r}")
+                self.check_sql_options(gate, schema, name_path)
         for calendar, path in self.calendars:
             if calendar not in registry.calendars:
                 self.unknown("calendar", calendar, registry.calendars, path)
@@ -555,6 +572,25 @@ class _Builder:
         if isinstance(kind, str) and kind not in registry.warehouses:
             names = registry.warehouses
             self.check.report(("warehouse", "type"), f"unknown warehouse type {kind!r}{did_you_mean(kind, names)}")
+
+    def check_sql_options(self, gate: GateRef, schema: Mapping[str, Any], name_path: KeyPath) -> None:
+        """SQL options (``contentMediaType: application/sql``) take no ``${var}`` — values reach SQL
+        only as bound parameters — and must be one read-only query."""
+        from bfplan.warehouse.dialect import read_only_problem
+
+        for key, prop in (schema.get("properties") or {}).items():
+            text = gate.options.get(key)
+            if not isinstance(prop, Mapping) or prop.get("contentMediaType") != SQL_MEDIA_TYPE or not isinstance(
+                    text, str):
+                continue
+            where = (*name_path, key)
+            if where in self.expanded:
+                self.check.report(where, "${...} in SQL: variables are never pasted into SQL; write @name "
+                                         "instead (the plan's vars and params are bound as query parameters)")
+                continue
+            problem = read_only_problem(text)
+            if problem:
+                self.check.report(where, problem)
 
     def check_params(
         self, ref: ProcessorRef, schema: Mapping[str, Any], item_path: KeyPath, shared: Mapping[str, Any]
@@ -584,14 +620,42 @@ def _read(path: Path, file: str) -> MarkedDocument:
         raise PlanError([PlanIssue(file, exc.mark.line, exc.mark.col, "", exc.message)]) from exc
 
 
-def _resolve_plugins(path: Path, plugins: Any) -> tuple[Path, ...]:
+def _short(text: str, width: int = 60) -> str:
+    """A value as a message quotes it: whole when short, its start and its length when long."""
+    return repr(text) if len(text) <= width else f"{text[:width]!r}... ({len(text):,} characters)"
+
+
+def out_of_range(day: date) -> str:
+    """The message for a date outside what a plan may name."""
+    return f"date {day.isoformat()} is out of range (plans cover {DATE_MIN}..{DATE_MAX})"
+
+
+def plan_size(plan: Plan, batch_days: int | None = None) -> tuple[int, int]:
+    """(the most nodes a run can have, processors): each processor's days over its batch size.
+    ``batch_days`` overrides the plan's batching (a mode's, e.g. daily's 1); daily plans batch 1."""
+    override = batch_days or (1 if plan.mode == "daily" else None)
+    nodes = 0
+    for phase in plan.phases:
+        days = phase.dates.span_days()
+        for ref in phase.processors:
+            batch = override or ref.batch_days or plan.defaults.batch_days
+            nodes += -(-days // max(1, batch))
+    return nodes, len(plan.processor_refs())
+
+
+def plugin_paths(path: Path, plugins: Any) -> list[tuple[int, Path]]:
+    """The plan's ``plugins:`` entries (index, absolute path), relative to the plan's folder;
+    entries that cannot be paths (not text, empty, a NUL byte) are left out: the plan check
+    reports them."""
     base = path.absolute().parent
     items = plugins if isinstance(plugins, list) else []
-    return tuple((base / Path(p).expanduser()).resolve() for p in items if isinstance(p, str) and p)
+    return [(index, (base / Path(p).expanduser()).resolve()) for index, p in enumerate(items)
+            if isinstance(p, str) and p and "\0" not in p]
 
 
-def read_plugin_paths(path: Path, *, overrides: Mapping[str, str] | None = None) -> tuple[Path, ...]:
-    """The plan's ``plugins:`` resolved against its directory, or ``()`` if the plan is unreadable.
+def read_plugin_paths(path: Path, *, overrides: Mapping[str, str] | None = None) -> list[tuple[int, Path]]:
+    """The plan's ``plugins:`` (index, path), with ``--var`` overrides applied, or ``[]`` if the
+    plan is unreadable.
 
     A cheap first pass, so that plugins can be loaded before ``load_plan`` checks names against
     them; ``load_plan`` reports whatever is wrong with the file.
@@ -600,15 +664,51 @@ def read_plugin_paths(path: Path, *, overrides: Mapping[str, str] | None = None)
     try:
         doc = load_marked(decode(path.read_bytes()))
     except (OSError, DocumentError):
-        return ()
+        return []
     if not isinstance(doc.data, dict):
-        return ()
+        return []
     check = IssueCollector(str(path), doc, _PATTERNS)
     variables = _variables(doc.data, dict(overrides or {}), check)
-    return _resolve_plugins(path, _interpolate(doc.data.get("plugins"), ("plugins",), variables, check))
+    return plugin_paths(path, _interpolate(doc.data.get("plugins"), ("plugins",), variables, check, set()))
 
 
-def load_plan(path: Path, *, registry: RegistryLike | None = None, overrides: Mapping[str, str] | None = None) -> Plan:
+def _check_values(value: Any, path: KeyPath, check: IssueCollector) -> None:
+    """What no schema can say of any value: numbers must be finite, text must hold no NUL byte
+    (a path with one would be cut short by the operating system)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_values(item, (*path, key), check)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_values(item, (*path, index), check)
+    elif isinstance(value, float) and not math.isfinite(value):
+        check.report(path, f"expected a finite number, got {value}")
+        check.settled.add(path)
+    elif isinstance(value, str) and "\0" in value:
+        check.report(path, "contains a NUL character")
+        check.settled.add(path)
+    elif (isinstance(value, date) and not isinstance(value, datetime) and path[:1] == ("vars",)
+          and not DATE_MIN <= value <= DATE_MAX):
+        check.report(path, out_of_range(value))
+        check.settled.add(path)
+
+
+def _check_today(variables: Mapping[str, Any], check: IssueCollector) -> None:
+    """``today`` is the one variable the engine reads (the age policy): it must be a date."""
+    if "today" not in variables:
+        return
+    value = variables["today"]
+    if isinstance(value, str) and _DATE.fullmatch(value):
+        with contextlib.suppress(ValueError):
+            value = date.fromisoformat(value)
+    if not isinstance(value, date) or isinstance(value, datetime):
+        check.report(("vars", "today"), f"expected a date (YYYY-MM-DD), got {describe(value)}")
+    elif not DATE_MIN <= value <= DATE_MAX:
+        check.report(("vars", "today"), out_of_range(value))
+
+
+def load_plan(path: Path, *, registry: RegistryLike | None = None, overrides: Mapping[str, str] | None = None,
+              plugin_errors: Mapping[Path, str] | None = None) -> Plan:
     """Load and check the plan at ``path``; raise ``PlanError`` carrying every issue found.
 
     ``overrides`` are ``--var NAME=VALUE`` pairs; a value takes the type of the plan's own value
@@ -629,9 +729,13 @@ def load_plan(path: Path, *, registry: RegistryLike | None = None, overrides: Ma
             check.report((), got)
         raise PlanError(check.issues)
     variables = _variables(doc.data, dict(overrides or {}), check)
-    data = _interpolate(doc.data, (), variables, check)
+    expanded: set[KeyPath] = set()
+    data = _interpolate(doc.data, (), variables, check, expanded)
+    _check_values(data, (), check)
+    _check_today(variables, check)
     check.schema(_jsonable(data), plan_schema(), ())
-    plan = _Builder(check).plan(path, data, variables, registry)
+    builder = _Builder(check, expanded)
+    plan = builder.plan(path, data, variables, registry, plugin_errors)
     if check.issues:
         raise PlanError(check.issues)
     return replace(plan, marks={format_path(p): m for p, m in doc.marks.items()})

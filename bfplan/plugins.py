@@ -14,6 +14,7 @@ import hashlib
 import importlib.util
 import os
 import sys
+import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,11 +66,11 @@ def _describe(kind: str, obj: Any) -> dict[str, str]:
     return {}
 
 
-def _module_name_for(path: Path) -> str:
+def _module_name_for(path: Path, is_file: bool) -> str:
     # A stable, collision-free module name per plugin path, so two plans' "plugins/nba"
     # directories in different repositories never share one sys.modules entry.
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
-    stem = path.stem if path.is_file() else path.name
+    stem = path.stem if is_file else path.name
     safe = "".join(c if c.isalnum() else "_" for c in stem)
     return f"bfplan_local_{safe}_{digest}"
 
@@ -77,15 +78,21 @@ def _module_name_for(path: Path) -> str:
 def import_path(path: Path) -> ModuleType:
     """Import a plugin from a package directory (with ``__init__.py``) or a ``.py`` file."""
     path = path.resolve()
-    name = _module_name_for(path)
+    try:
+        is_dir, is_file = path.is_dir(), path.is_file()
+        has_init = is_dir and (path / "__init__.py").is_file()
+    except OSError as exc:  # a name too long for the file system, say
+        shown = str(path) if len(str(path)) <= 80 else f"{str(path)[:80]}..."
+        raise PluginError(f"plugin path {shown} cannot be used: {exc.strerror}") from exc
+    name = _module_name_for(path, is_file)
     if name in sys.modules:
         return sys.modules[name]
-    if path.is_dir():
-        init = path / "__init__.py"
-        if not init.is_file():
+    if is_dir:
+        if not has_init:
             raise PluginError(f"plugin path {path} is a directory without __init__.py")
-        spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(path)])
-    elif path.suffix == ".py" and path.is_file():
+        spec = importlib.util.spec_from_file_location(name, path / "__init__.py",
+                                                      submodule_search_locations=[str(path)])
+    elif path.suffix == ".py" and is_file:
         spec = importlib.util.spec_from_file_location(name, path)
     else:
         raise PluginError(f"plugin path {path} does not exist (expected a package directory or a .py file)")
@@ -96,14 +103,25 @@ def import_path(path: Path) -> ModuleType:
         spec.loader.exec_module(module)
     except Exception as exc:
         del sys.modules[name]
-        raise PluginError(f"plugin {path} failed to import: {type(exc).__name__}: {exc}") from exc
+        raise PluginError(f"plugin {path} failed to import: {type(exc).__name__}: {exc}{where(exc)}") from exc
     return module
 
 
+def where(exc: BaseException) -> str:
+    """`` (at FILE:LINE)``: the innermost frame of the traceback, where plugin code raised."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f" (at {exc.filename}:{exc.lineno})"
+    return f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+
+
 def get_plugin_manager(
-    plugin_paths: Iterable[Path] = (), *, autoload: bool | None = None
+    plugin_paths: Iterable[Path] = (), *, autoload: bool | None = None, failed: dict[Path, str] | None = None
 ) -> tuple[pluggy.PluginManager, dict[str, str]]:
-    """Build the plugin manager in the documented order; return it and plugin name → source."""
+    """Build the plugin manager in the documented order; return it and plugin name → source.
+
+    With ``failed``, a plugin path that cannot be imported is recorded there (resolved path →
+    message) and loading goes on, so the plan check can report it at its line with the rest."""
     pm = pluggy.PluginManager("bfplan")
     pm.add_hookspecs(hookspecs)
     sources: dict[str, str] = {}
@@ -117,7 +135,13 @@ def get_plugin_manager(
         for plugin, dist in pm.list_plugin_distinfo():
             sources[pm.get_name(plugin) or repr(plugin)] = f"{dist.project_name} {dist.version}"
     for path in plugin_paths:
-        module = import_path(Path(path))
+        try:
+            module = import_path(Path(path))
+        except PluginError as exc:
+            if failed is None:
+                raise
+            failed[Path(path).resolve()] = str(exc)
+            continue
         name = f"path:{Path(path).resolve()}"
         if pm.get_plugin(name) is None:
             pm.register(module, name=name)
@@ -159,7 +183,8 @@ def build_registry(pm: pluggy.PluginManager, sources: Mapping[str, str]) -> Regi
     return reg
 
 
-def load_registry(plugin_paths: Iterable[Path] = (), *, autoload: bool | None = None) -> Registry:
-    """The one-call form: plugin manager plus registry."""
-    pm, sources = get_plugin_manager(plugin_paths, autoload=autoload)
+def load_registry(plugin_paths: Iterable[Path] = (), *, autoload: bool | None = None,
+                  failed: dict[Path, str] | None = None) -> Registry:
+    """The one-call form: plugin manager plus registry (``failed``: see :func:`get_plugin_manager`)."""
+    pm, sources = get_plugin_manager(plugin_paths, autoload=autoload, failed=failed)
     return build_registry(pm, sources)

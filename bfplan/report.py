@@ -19,14 +19,24 @@ def print_run_summary(summary: Any, plan_path: str) -> None:
     """What happened, in a few lines, with what to do next when something failed."""
     p = summary.partitions
     g = summary.gates
-    if p["done"] == 0 and p["failed"] == 0 and p["blocked"] == 0 and not summary.failures:
-        click.echo(f"nothing to do: all {p['skipped']} partition(s) are already done "
+    broken = p.get("circuit_broken", 0)
+    idle = p["done"] == 0 and p["failed"] == 0 and p["blocked"] == 0 and not broken
+    if idle and not summary.failures and not summary.stopped_by:
+        checked = g["passed"] + g["warned"]
+        again = f"; {checked} gate(s) checked again and passed" if checked else ""
+        click.echo(f"nothing to do: all {p['skipped']} partition(s) are already done{again} "
                    f"(use --force to recompute, --from P to recompute P and downstream)")
         return
     click.echo(f"run {summary.run_id} {summary.status} in {summary.duration_s:.1f}s: "
                f"{p['done']} partition(s) done ({summary.rows} rows), {p['skipped']} skipped (already done), "
-               f"{p['failed']} failed, {p['blocked']} blocked; gates: {g['passed']} passed, "
-               f"{g['warned']} warned, {g['failed']} failed")
+               f"{p['failed']} failed, {p['blocked']} blocked"
+               + (f", {broken} not run (circuit breaker open)" if broken else "")
+               + f"; gates: {g['passed']} passed, {g['warned']} warned, {g['failed']} failed")
+    if summary.stopped_by:
+        click.echo(f"  STOPPED: the warehouse refuses writes: {summary.stopped_by}", err=True)
+        click.echo(f"next: free what the warehouse needs (disk space, permissions), then `bfplan run {plan_path}` "
+                   "again: what committed is kept, nothing is recomputed twice", err=True)
+        return
     if summary.entity_failures:
         parts = ", ".join(f"{k} {v}" for k, v in sorted(summary.entity_failures.items()))
         click.echo(f"entity failures by category: {parts}"
@@ -50,6 +60,9 @@ def print_run_summary(summary: Any, plan_path: str) -> None:
     elif summary.failures:
         click.echo(f"next: fix the cause, then `bfplan run {plan_path}` again: done partitions are skipped, "
                    "the failed and blocked ones run", err=True)
+    if broken:
+        click.echo(f"  {broken} partition(s) were not run because a circuit breaker is open; after fixing the "
+                   f"cause, `bfplan run {plan_path} --reset-breaker` runs them", err=True)
 
 
 def status_rows(session: Any, start: date | None, end: date | None) -> list[dict[str, Any]]:

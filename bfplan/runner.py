@@ -28,17 +28,21 @@ from typing import Any
 import networkx as nx
 import structlog
 
-from bfplan.breaker import Breakers
+from bfplan import interrupts
+from bfplan.breaker import ATTEMPTS, BREAKERS, Breakers
 from bfplan.dag import Dag, GateSpec, build_dag, stages
-from bfplan.errors import Interrupted, PlanError, UsageError
+from bfplan.errors import Interrupted, PlanError, UsageError, WarehouseError
 from bfplan.events import Event
-from bfplan.gates.base import GateContext, GateResult
-from bfplan.ledger import BLOCKED, CIRCUIT_BROKEN, DONE, FAILED, Ledger, utcnow
+from bfplan.gaterun import evaluate, fingerprint, gate_context
+from bfplan.gates.base import GateResult
+from bfplan.ledger import BLOCKED, CIRCUIT_BROKEN, DONE, FAILED, GATES, PARTITIONS, RUNS, Ledger, PartitionState, utcnow
 from bfplan.lineage import LINEAGE, Producers, VersionIndex, lineage_records, stale_partitions
-from bfplan.lock import RunLock
+from bfplan.live import LiveProgress
+from bfplan.lock import LOCKS, RunLock
 from bfplan.modes import policy_for
+from bfplan.plan import plan_size
 from bfplan.processors import ProcessorContext
-from bfplan.work import Selection, Work, plan_work
+from bfplan.work import GateHistory, Selection, Work, plan_work
 
 log = structlog.get_logger("bfplan.runner")
 
@@ -90,13 +94,15 @@ class RunSummary:
     blocked_by: list[dict[str, Any]] = field(default_factory=list)
     entity_failures: dict[str, int] = field(default_factory=dict)
     rows: int = 0
+    #: the machine refused a write (disk full, ...) and the run stopped: exit 3
+    stopped_by: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id, "plan": self.plan, "status": self.status,
             "partitions": self.partitions, "gates": self.gates, "duration_s": round(self.duration_s, 3),
             "rows": self.rows, "entity_failures": self.entity_failures,
-            "failures": self.failures, "blocked_by": self.blocked_by,
+            "failures": self.failures, "blocked_by": self.blocked_by, "stopped_by": self.stopped_by,
         }
 
 
@@ -119,6 +125,7 @@ class StopRequest:
             return
 
         def handler(signum: int, frame: Any) -> None:
+            interrupts.note()  # the command exits 130 even if the run finishes its last node
             if self.event.is_set() and signum == signal.SIGINT:
                 raise KeyboardInterrupt
             self.event.set()
@@ -156,6 +163,10 @@ class Runner:
         self._broken: set[str] = set()
         self._breaker_lock = threading.Lock()
         self._stop = StopRequest()
+        #: why the run stopped early (the machine refused a write), if it did
+        self._stopped_by: str | None = None
+        self._state: dict[tuple[str, date], PartitionState] = {}
+        self._live: LiveProgress | None = None
         self._versions = VersionIndex({})
         self._producers = Producers.of(registry.processors[r.name] for _, r in plan.processor_refs())
         self._written = {r.name: [t for t in (registry.processors[r.name].table,
@@ -167,15 +178,18 @@ class Runner:
         """Select the work and build its DAG; structural plan problems raise PlanError."""
         if self._work is None or self._dag is None:
             procs = [r.name for _, r in self.plan.processor_refs()]
-            state = self.ledger.current(procs)
+            state = self._state = self.ledger.current(procs)
             self._versions = VersionIndex.from_state(state)
             stale: dict[str, set[date]] = {}
             if self.options.selection.stale:
                 for st in stale_partitions(self.wh, self.plan.name, procs):
                     stale.setdefault(st.processor, set()).add(st.date)
             correctable = self._correctable() if self.options.selection.rerun_failed else {}
+            self._check_size()
+            history = GateHistory(self.ledger.gate_states(), self._versions)
             work = plan_work(self.plan, self.registry, state, self.options.selection,
-                             batch_days=self.policy.batch_days, stale=stale, correctable=correctable)
+                             batch_days=self.policy.batch_days, stale=stale, correctable=correctable,
+                             history=history)
             self._check_age(work)
             self._work = work
             self._dag = build_dag(work.phases)
@@ -197,19 +211,35 @@ class Runner:
                 out[ref.name] = {r["d"] for r in rows}
         return out
 
+    def _check_size(self) -> None:
+        """A mode that batches differently from the plan (``--mode daily``) may make a plan too big."""
+        if self.mode == self.plan.mode:
+            return  # the plan check bounded it already
+        nodes, _ = plan_size(self.plan, self.policy.batch_days)
+        if nodes > self.plan.defaults.max_nodes:
+            raise UsageError(f"--mode {self.mode}: the plan would make up to {nodes:,} nodes, more than "
+                             f"defaults.max_nodes ({self.plan.defaults.max_nodes:,}); narrow the dates "
+                             "(--start/--end) or raise defaults.max_nodes")
+
     def _check_age(self, work: Work) -> None:
         limit = self.policy.reject_older_than_days
         if limit is None or self.options.selection.force:
             return
         oldest = min((d for ds in work.todo.values() for d in ds), default=None)
-        # a plan replaying a historical season says what "today" is (vars: {today: ...})
+        # a plan replaying a historical season says what "today" is (vars: {today: ...}; the plan
+        # check made sure it is a date in range)
         today = self.plan.vars.get("today") or datetime.now(UTC).date()
         if isinstance(today, str):
             today = date.fromisoformat(today)
         cutoff = today - timedelta(days=limit)
-        if oldest is not None and oldest < cutoff:
-            raise UsageError(f"{self.mode} mode refuses dates older than {limit} days ({oldest} < {cutoff}): "
-                             "run them in backfill mode (--mode backfill), or pass --force")
+        if oldest is None or oldest >= cutoff:
+            return
+        message = (f"{self.mode} mode refuses dates older than {limit} days ({oldest} < {cutoff}): "
+                   "run them in backfill mode (--mode backfill), or pass --force")
+        sel = self.options.selection
+        if sel.dates is not None or sel.start is not None:
+            raise UsageError(message)
+        raise PlanError([self.plan.issue("dates", message)])
 
     def _issue(self, problem: Any) -> Any:
         message = problem.message
@@ -245,31 +275,50 @@ class Runner:
         """Run every node of the DAG; never raises for a node failure (see the summary)."""
         from bfplan.notify import WebhookNotifier, parse_notify
 
+        # Before the ledger is trusted: a damaged file can hold an intact ledger beside broken data.
+        self.wh.verify_readable(self._tables())
         work, dag = self.prepare()
         hooks = parse_notify(self.plan)
         t0 = time.perf_counter()
         plan_path = str(self.plan.path)
         self.run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-        lock = RunLock(self.wh, self.plan.name, self.run_id, ttl_s=self.options.lock_ttl_s)
         notifier = WebhookNotifier(hooks) if hooks else None
         started = locked = False
         try:
             with self._stop.installed():
+                lock = RunLock(self.wh, self.plan.name, self.run_id, ttl_s=self.options.lock_ttl_s)
                 lock.acquire(steal=self.options.steal_lock)
                 locked = True
                 if notifier:
                     self.registry.pm.register(notifier, name=f"bfplan.notify.{self.run_id}")
+                self.ledger.ensure_tables()
+                abandoned = self.ledger.close_abandoned_runs(self.run_id, plan_path, self.mode)
+                if abandoned:
+                    log.warning("earlier run(s) ended without finishing (killed?): recorded as interrupted",
+                                runs=abandoned)
                 self.ledger.start_run(plan_path, self.mode, self.options.command, run_id=self.run_id)
                 started = True
+                total = sum(1 for n in dag.graph if n[0] != "barrier")
+                self._live = LiveProgress(self.wh, self.plan.name, self.run_id, work.planned, self._state,
+                                          work.todo, total)
+                self._live.publish(force=True)
                 self._breakers = Breakers(self.wh, self.plan.name)
                 self._open_breakers()
                 self._emit("run_started", {"to_run": work.to_run})
                 outcomes, blocked, interrupted = self._schedule(dag.graph)
-                interrupted = interrupted or bool(self._stop)
+                interrupted = (interrupted or bool(self._stop)) and self._stopped_by is None
                 summary = self._summarize(work, dag, outcomes, interrupted, time.perf_counter() - t0)
-                self._record_blocked(dag.graph, outcomes, blocked)
-                self.ledger.finish_run(self.run_id, plan_path, self.mode, summary.status, summary.as_dict())
+                try:
+                    self._record_blocked(dag.graph, outcomes, blocked)
+                    self.ledger.finish_run(self.run_id, plan_path, self.mode, summary.status, summary.as_dict())
+                except WarehouseError as exc:
+                    if not exc.environment:
+                        raise
+                    summary.stopped_by = summary.stopped_by or str(exc)
+                    log.error("could not record the run's end in the ledger; the next run records it as "
+                              "interrupted", error=str(exc))
                 self._emit("run_finished", summary.as_dict())
+                self._live.publish(force=True)
         except KeyboardInterrupt:
             # Interrupted outside the scheduling loop (starting up or writing the summary):
             # nothing is half-written, the ledger only lacks this run's final record.
@@ -277,12 +326,22 @@ class Runner:
                 with contextlib.suppress(Exception):
                     self.ledger.finish_run(self.run_id, plan_path, self.mode, "interrupted", {})
             raise Interrupted(f"run {self.run_id} interrupted; run the plan again to resume") from None
+        except WarehouseError as exc:
+            # the ledger itself cannot be written (disk full while recording): the data that
+            # committed is safe, and the next run records this one as interrupted
+            raise WarehouseError(f"run {self.run_id} stopped: {exc}; free what the warehouse needs, then "
+                                 "run the plan again to resume", environment=exc.environment) from exc
         finally:
             if locked:
                 lock.release()
             if notifier and self.registry.pm.is_registered(notifier):
                 self.registry.pm.unregister(notifier)
         return summary
+
+    def _tables(self) -> list[str]:
+        """Every table the run reads or writes: the ledger's and the plan's processors'."""
+        own = [t for ts in self._written.values() for t in ts]
+        return [RUNS, PARTITIONS, GATES, LINEAGE, LOCKS, BREAKERS, ATTEMPTS, *dict.fromkeys(own)]
 
     def _open_breakers(self) -> None:
         assert self._breakers is not None
@@ -318,7 +377,12 @@ class Runner:
 
         def complete(node: tuple, ok: bool) -> None:
             if not ok:
-                blocked.update(nx.descendants(g, node))
+                down = nx.descendants(g, node) - blocked
+                blocked.update(down)
+                if self._live is not None:
+                    for n in down:
+                        if n[0] == "proc":
+                            self._live.record(n[1], g.nodes[n]["dates"], BLOCKED, node=False)
                 return
             for s in g.successors(node):
                 indeg[s] -= 1
@@ -329,6 +393,8 @@ class Runner:
             nonlocal finished
             outcomes[node] = outcome
             finished += 1
+            if self._live is not None and node[0] == "proc":
+                self._live.record(node[1], outcome.dates, outcome.status, outcome.rows // max(1, len(outcome.dates)))
             complete(node, outcome.status in (DONE, "pass", "warn"))
             if self.on_node:
                 self.on_node(outcome, finished, total)
@@ -422,6 +488,8 @@ class Runner:
         name, dates = node[1], data["dates"]
         if name in self._broken:  # tripped while this node waited in the queue
             return NodeOutcome(node, CIRCUIT_BROKEN, dates=dates, error=f"circuit breaker open for {name}")
+        if self._stopped_by is not None:  # queued before the warehouse refused a write: not started
+            return NodeOutcome(node, BLOCKED, dates=dates, error="not started: the run stopped")
         proc = self.registry.processors[name]
         ref = self.refs[name]
         retries = ref.retries if ref.retries is not None else self.plan.defaults.retries
@@ -457,11 +525,12 @@ class Runner:
                                              "rows": out.rows, "failures": failures})
                 return out
             except Exception as exc:
-                transient = self.wh.is_transient(exc)
+                environment = isinstance(exc, WarehouseError) and exc.environment
+                transient = not environment and self.wh.is_transient(exc)
                 # one line: logs and the summary stay readable; the ledger keeps the same text
                 error = " ".join(f"{type(exc).__name__}: {exc}".split())
                 retrying = transient and attempt <= retries
-                self.ledger.buffer(self.ledger.partition_records(
+                self._keep(self.ledger.partition_records(
                     self.run_id, name, proc.table, dates, FAILED, attempt=attempt, started_at=started,
                     error=("transient, retrying: " if retrying else "") + error))
                 if retrying:
@@ -473,12 +542,31 @@ class Runner:
                     self.options.sleep(delay)
                     continue
                 log.error("node failed", processor=name, dates=f"{dates[0]}..{dates[-1]}", error=error)
-                self.ledger.flush()
+                self._keep([], flush=True)
                 self._emit("node_finished", {"node": f"{name} {dates[0]}..{dates[-1]}", "status": FAILED,
                                              "error": error})
                 out = NodeOutcome(node, FAILED, error=error, attempts=attempt, dates=dates)
-                self._count_failure(name, out)
+                if environment:
+                    # the machine refuses writes (disk full, read-only, no permission): every other
+                    # node would fail the same way, so nothing new starts, and no breaker counts it
+                    if self._stopped_by is None:
+                        self._stopped_by = error
+                        log.error("the warehouse refuses writes: stopping the run", error=error)
+                    self._stop.event.set()
+                else:
+                    self._count_failure(name, out)
                 return out
+
+    def _keep(self, records: list[tuple], *, flush: bool = False) -> None:
+        """Buffer ledger records of a failure; a ledger that cannot take them (disk full) loses
+        only the record that the node failed, and the next run does the node again."""
+        try:
+            if records:
+                self.ledger.buffer(records)
+            if flush:
+                self.ledger.flush()
+        except WarehouseError as exc:
+            log.warning("could not record a failure in the ledger", error=str(exc))
 
     def _record_attempts(self, proc: Any, dates: tuple[date, ...]) -> None:
         if not proc.failures_table or self._breakers is None:
@@ -495,26 +583,13 @@ class Runner:
 
     def _run_gate(self, data: Mapping[str, Any], node: tuple) -> NodeOutcome:
         spec: GateSpec = data["gate"]
-        gate = self.registry.gates[spec.name]
         work = self._work
         assert work is not None
-        phase = self.plan.phases[spec.phase]
-        upstream = [self.registry.processors[r.name] for ph in self.plan.phases[: spec.phase]
-                    for r in ph.processors]
-        ctx = GateContext(
-            gate=spec.name, stage=spec.stage, options=spec.options,
-            processors=[self.registry.processors[p] for p in spec.processors], upstream=upstream,
-            dates=work.phase_dates[phase.name], mode=self.mode, warehouse=self.wh, plan=self.plan,
-            registry=self.registry, run_id=self.run_id,
-        )
-        started = utcnow()
-        try:
-            result = gate.check(ctx)
-        except Exception as exc:
-            result = GateResult("fail", [], f"gate raised {type(exc).__name__}: {exc}")
-        self.ledger.record_gate(self.ledger.gate_record(
-            self.run_id, spec.name, spec.stage, result.status, spec.severity, result.summary,
-            [f.as_dict() for f in result.findings], started))
+        dates = work.phase_dates[self.plan.phases[spec.phase].name]
+        ctx = gate_context(spec, plan=self.plan, registry=self.registry, warehouse=self.wh, dates=dates,
+                           mode=self.mode, run_id=self.run_id)
+        current = fingerprint(self.plan, spec, dates, self._versions)
+        result = evaluate(self.registry.gates[spec.name], ctx, spec, self.ledger, current)
         status = result.status
         if status == "fail" and spec.severity == "warn":
             status = "warn"
@@ -525,14 +600,15 @@ class Runner:
 
     # -- results -----------------------------------------------------------------------------
     def _record_blocked(self, g: nx.DiGraph, outcomes: Mapping[tuple, NodeOutcome], blocked: set[tuple]) -> None:
-        for node in [*blocked, *(n for n, o in outcomes.items() if o.status == CIRCUIT_BROKEN)]:
-            if node[0] == "proc" and (node not in outcomes or outcomes[node].status == CIRCUIT_BROKEN):
-                status = CIRCUIT_BROKEN if node in outcomes else BLOCKED
+        unstarted = (CIRCUIT_BROKEN, BLOCKED)
+        for node in [*blocked, *(n for n, o in outcomes.items() if o.status in unstarted)]:
+            if node[0] == "proc" and (node not in outcomes or outcomes[node].status in unstarted):
+                status = outcomes[node].status if node in outcomes else BLOCKED
                 proc = self.registry.processors[node[1]]
+                why = outcomes[node].error if node in outcomes else "blocked by an upstream failure"
                 self.ledger.buffer(self.ledger.partition_records(
                     self.run_id, node[1], proc.table, g.nodes[node]["dates"], status, attempt=0,
-                    started_at=utcnow(), error="circuit breaker open" if status == CIRCUIT_BROKEN
-                    else "blocked by an upstream failure"))
+                    started_at=utcnow(), error="circuit breaker open" if status == CIRCUIT_BROKEN else why))
         self.ledger.flush()
 
     def _summarize(self, work: Work, dag: Dag, outcomes: Mapping[tuple, NodeOutcome], interrupted: bool,
@@ -544,7 +620,7 @@ class Runner:
         g = dag.graph
         for node, o in outcomes.items():
             if node[0] == "proc":
-                key = {DONE: "done", FAILED: "failed", CIRCUIT_BROKEN: "circuit_broken"}[o.status]
+                key = {DONE: "done", FAILED: "failed", CIRCUIT_BROKEN: "circuit_broken", BLOCKED: "blocked"}[o.status]
                 parts[key] += len(o.dates)
                 rows += o.rows
                 entity.update(o.failures)
@@ -575,7 +651,7 @@ class Runner:
         broken = parts["circuit_broken"] > 0
         status = "interrupted" if interrupted else ("failed" if failures or never_ran or broken else "succeeded")
         return RunSummary(self.run_id, self.plan.name, status, dict(parts), dict(gates), duration,
-                          failures, blocked_by, dict(entity), rows)
+                          failures, blocked_by, dict(entity), rows, self._stopped_by)
 
     def _emit(self, kind: str, data: dict[str, Any]) -> None:
         # The policy decides what goes out: a backfill announces only its end (DESIGN.md, Modes).

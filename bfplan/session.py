@@ -6,46 +6,52 @@ This is what every CLI command does first; tests and other programs call it dire
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from bfplan.errors import BfplanError, UsageError, WarehouseError, WarehouseUnavailable
+from bfplan.errors import BfplanError, PluginError, UsageError, WarehouseError, WarehouseUnavailable
 from bfplan.plan import Plan, load_plan, read_plugin_paths
 from bfplan.plugins import Registry, load_registry
+from bfplan.warehouse.base import Warehouse
 
 
 @dataclass
 class Session:
-    """A loaded plan with the registry it was checked against, and its warehouse config."""
+    """A loaded plan with the registry it was checked against, and its warehouse config.
+
+    ``read_only`` sessions (validate, status, gaps, report, ``run --dry-run``) open the warehouse
+    read-only: they never create a database file, a table or a ledger row.
+    """
 
     plan: Plan
     registry: Registry
     warehouse_config: dict[str, Any]
-    _warehouse: Any = None
+    read_only: bool = False
+    _warehouse: Warehouse | None = None
 
     @property
-    def warehouse(self) -> Any:
+    def warehouse(self) -> Warehouse:
         """The warehouse, opened on first use (``validate`` of a plan never needs to)."""
         if self._warehouse is None:
-            self._warehouse = open_warehouse(self.registry, self.warehouse_config, self.plan.path.parent)
+            self._warehouse = open_warehouse(self.registry, self.warehouse_config, self.plan.base_dir,
+                                             read_only=self.read_only)
         return self._warehouse
 
-    def planning_warehouse(self) -> Any:
-        """The warehouse to read done-state from without creating anything: a DuckDB file
-        that does not exist yet has no ledger, so an empty in-memory database stands in."""
-        config = self.warehouse_config
-        if config.get("type", "duckdb") == "duckdb" and config.get("path", "") != ":memory:":
-            path = Path(str(config.get("path", ".bfplan/warehouse.duckdb")))
-            if not path.is_absolute():
-                path = self.plan.path.parent / path
-            if not path.exists():
-                from bfplan.warehouse.duckdb import DuckDBWarehouse
-
-                self._warehouse = DuckDBWarehouse(":memory:")
-        return self.warehouse
+    def require_existing(self) -> None:
+        """Fail (exit 3) unless the warehouse already exists: commands that read a plan's results
+        (check) must not create an empty database on a mistyped path."""
+        if self._warehouse is None:
+            probe = open_warehouse(self.registry, self.warehouse_config, self.plan.base_dir, read_only=True)
+            try:
+                if not probe.exists:
+                    raise WarehouseUnavailable(f"no warehouse yet: {probe.description}; nothing has run "
+                                               "(`bfplan run` first)")
+            finally:
+                probe.close()
 
     def close(self) -> None:
         if self._warehouse is not None:
@@ -53,28 +59,68 @@ class Session:
             self._warehouse = None
 
 
+#: what a bigquery:// URL may set, and how its text becomes the option's value
+_BIGQUERY_OPTIONS = {"location": str, "dataset_prefix": str, "query_timeout_s": int, "price_per_tib": float}
+
+
 def parse_warehouse_url(url: str) -> dict[str, Any]:
-    """``duckdb:///rel.duckdb``, ``duckdb:////abs.duckdb``, ``bigquery://PROJECT?location=US``."""
-    parts = urlsplit(url)
-    if parts.scheme == "duckdb":
-        if parts.netloc:
+    """``duckdb:///rel.duckdb``, ``duckdb:////abs.duckdb``, ``bigquery://PROJECT?location=US``.
+
+    Strict: a URL either means exactly one warehouse or is refused. A DuckDB URL is a file path
+    (percent-escapes decoded; ``?`` and ``#`` are refused rather than cut off, since a path that
+    silently changes is worse than an error); a BigQuery URL takes only the adapter's options.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise UsageError(f"--warehouse {url}: expected duckdb:///PATH or bigquery://PROJECT")
+    if scheme == "duckdb":
+        if not rest.startswith("/"):
             raise UsageError(f"--warehouse {url}: use duckdb:///relative/path or duckdb:////absolute/path")
-        path = parts.path[1:] if parts.path.startswith("/") else parts.path
+        for char, name in (("?", "'?'"), ("#", "'#'")):
+            if char in rest:
+                raise UsageError(f"--warehouse {url}: {name} has no meaning in a duckdb URL "
+                                 f"(a file name containing it is written %{ord(char):02X})")
+        path = unquote(rest[1:])
         if not path:
             raise UsageError(f"--warehouse {url}: no file path")
+        if "\0" in path:
+            raise UsageError(f"--warehouse {url}: the path contains a NUL character")
         # Relative to where the command runs, like any path typed on a command line.
-        return {"type": "duckdb", "path": str(Path(path).resolve()) if path != ":memory:" else path}
-    if parts.scheme == "bigquery":
-        if not parts.netloc:
+        if path == ":memory:":
+            return {"type": "duckdb", "path": path}
+        resolved = Path(path).resolve()
+        if resolved.is_dir():
+            raise UsageError(f"--warehouse {url}: {resolved} is a folder, not a DuckDB file")
+        return {"type": "duckdb", "path": str(resolved)}
+    if scheme == "bigquery":
+        parts = urlsplit(url)
+        if not parts.netloc or parts.path not in ("", "/") or parts.fragment:
             raise UsageError(f"--warehouse {url}: expected bigquery://PROJECT[?location=US]")
+        if not _PROJECT.fullmatch(parts.netloc):
+            raise UsageError(f"--warehouse {url}: invalid project id {parts.netloc!r}")
         config: dict[str, Any] = {"type": "bigquery", "project": parts.netloc}
-        for key, value in parse_qsl(parts.query):
-            config[key] = value
+        try:
+            options = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+        except ValueError:
+            raise UsageError(f"--warehouse {url}: expected options as ?key=value&key=value") from None
+        for key, value in options:
+            kind = _BIGQUERY_OPTIONS.get(key)
+            if kind is None:
+                raise UsageError(f"--warehouse {url}: unknown option {key!r} "
+                                 f"(expected {', '.join(_BIGQUERY_OPTIONS)})")
+            try:
+                config[key] = kind(value)
+            except ValueError:
+                raise UsageError(f"--warehouse {url}: {key}={value!r} is not a {kind.__name__}") from None
         return config
-    raise UsageError(f"--warehouse {url}: unknown scheme {parts.scheme!r} (expected duckdb:// or bigquery://)")
+    raise UsageError(f"--warehouse {url}: unknown scheme {scheme!r} (expected duckdb:// or bigquery://)")
 
 
-def open_warehouse(registry: Registry, config: Mapping[str, Any], base_dir: Path) -> Any:
+_PROJECT = re.compile(r"([a-z][a-z0-9.-]*:)?[a-z][a-z0-9-]{0,62}")
+
+
+def open_warehouse(registry: Registry, config: Mapping[str, Any], base_dir: Path, *,
+                   read_only: bool = False) -> Warehouse:
     """Call the warehouse factory registered for ``config['type']``."""
     config = dict(config)
     kind = config.pop("type", "duckdb")
@@ -82,7 +128,7 @@ def open_warehouse(registry: Registry, config: Mapping[str, Any], base_dir: Path
     if factory is None:
         raise UsageError(f"unknown warehouse type {kind!r} (known: {', '.join(sorted(registry.warehouses))})")
     try:
-        return factory(base_dir=base_dir, **config)
+        return factory(base_dir=base_dir, read_only=read_only, **config)
     except BfplanError:
         raise
     except ImportError as exc:
@@ -106,13 +152,19 @@ def plugins_in(directories: Sequence[str | os.PathLike[str]]) -> list[Path]:
 
 def open_session(plan_path: str | os.PathLike[str], *, warehouse_url: str | None = None,
                  overrides: Mapping[str, str] | None = None, autoload: bool | None = None,
-                 plugin_dirs: Sequence[str | os.PathLike[str]] = ()) -> Session:
+                 plugin_dirs: Sequence[str | os.PathLike[str]] = (), read_only: bool = False) -> Session:
     """Load plugins (entry points, the plan's paths, ``--plugins-dir``), then the plan checked
-    against them."""
+    against them. A plugin path of the plan that fails to load is a plan error at its line,
+    reported with every other problem of the plan."""
     path = Path(plan_path)
     if not path.is_file():
         raise UsageError(f"plan file not found: {plan_path}")
-    registry = load_registry([*read_plugin_paths(path), *plugins_in(plugin_dirs)], autoload=autoload)
-    plan = load_plan(path, registry=registry, overrides=overrides)
-    config = parse_warehouse_url(warehouse_url) if warehouse_url else dict(plan.warehouse)
-    return Session(plan, registry, config)
+    config = parse_warehouse_url(warehouse_url) if warehouse_url else None
+    own = [p for _, p in read_plugin_paths(path, overrides=overrides)]
+    failed: dict[Path, str] = {}
+    registry = load_registry([*own, *plugins_in(plugin_dirs)], autoload=autoload, failed=failed)
+    for where, message in failed.items():
+        if where not in own:  # a --plugins-dir entry: not the plan's to locate
+            raise PluginError(message)
+    plan = load_plan(path, registry=registry, overrides=overrides, plugin_errors=failed)
+    return Session(plan, registry, config or dict(plan.warehouse), read_only)

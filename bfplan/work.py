@@ -21,8 +21,9 @@ import networkx as nx
 
 from bfplan.dag import GateSpec, PhaseSpec, ProcSpec, batch_dates
 from bfplan.errors import BfplanError, PlanError, UsageError
-from bfplan.ledger import DONE, PartitionState
-from bfplan.lineage import input_lookback
+from bfplan.gaterun import fingerprint, needs_recheck, stage_specs
+from bfplan.ledger import DONE, GateState, PartitionState
+from bfplan.lineage import VersionIndex, input_lookback
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def _affected(registry: Any, graph: nx.DiGraph, seeds: Mapping[str, set[date]],
 def plan_work(plan: Any, registry: Any, state: Mapping[tuple[str, date], PartitionState],
               sel: Selection, *, batch_days: int | None = None,
               stale: Mapping[str, set[date]] | None = None,
-              correctable: Mapping[str, set[date]] | None = None) -> Work:
+              correctable: Mapping[str, set[date]] | None = None, history: GateHistory | None = None) -> Work:
     """Decide what runs. ``batch_days`` (the mode's) overrides the plan's batching; ``stale``
     and ``correctable`` (processor → dates) come from the ledger and the failures tables.
 
@@ -144,7 +145,13 @@ def plan_work(plan: Any, registry: Any, state: Mapping[tuple[str, date], Partiti
         for ref in phase.processors:
             full[ref.name], planned[ref.name], phase_of[ref.name] = every, dates, phase.name
     if not any(planned.values()):
-        raise UsageError("no planned dates match the selection (check --start/--end/--dates against the plan)")
+        if sel.dates is not None or sel.start is not None or sel.end is not None:
+            raise UsageError("no planned dates match the selection (check --start/--end/--dates against the plan)")
+        spec = plan.dates
+        where, why = ("dates.calendar", f"calendar {spec.calendar!r} has no dates") if spec.calendar else (
+            "dates", "no dates")
+        span = f" between {spec.start} and {spec.end}" if spec.start and spec.end else ""
+        raise PlanError([plan.issue(where, f"{why}{span}: the plan has nothing to run")])
 
     selected = set(sel.only) if sel.only else set(names)
     forced: dict[str, set[date]] = {}
@@ -180,39 +187,57 @@ def plan_work(plan: Any, registry: Any, state: Mapping[tuple[str, date], Partiti
         merged = set(phase_dates.get(phase_of[name], ())) | set(planned[name]) | set(todo[name])
         phase_dates[phase_of[name]] = sorted(merged)
 
-    phases = _phase_specs(plan, registry, todo, batch_days)
+    # A narrowed selection (--only, --from, --stale) runs only the gates guarding what it selected.
+    narrowed = bool(sel.only or sel.from_ or sel.stale)
+    phases = _phase_specs(plan, registry, todo, batch_days, None if narrowed else history, phase_dates)
     return Work(phases, planned, todo, skipped, phase_dates)
 
 
-def _gate_specs(refs: Sequence[Any], stage: str, processors: tuple[str, ...], k: int,
-                path: str) -> tuple[GateSpec, ...]:
-    return tuple(
-        GateSpec(g.name, stage, g.severity, g.options, processors, k, f"{path}[{i}]")
-        for i, g in enumerate(refs)
-    )
+@dataclass(frozen=True)
+class GateHistory:
+    """What the ledger says of the plan's gates, and the versions their inputs have now: with it
+    a gate that guards nothing to run is still evaluated when its last verdict calls for it."""
+
+    states: Mapping[str, GateState]
+    versions: VersionIndex
 
 
-def _phase_specs(plan: Any, registry: Any, todo: Mapping[str, list[date]],
-                 batch_override: int | None) -> list[PhaseSpec]:
-    # Gates guard work: a phase's gates run only when it or a later phase has something to do
-    # (a fully done plan re-checks nothing; a resumed one re-checks what it now stands on).
+def _gate_specs(plan: Any, refs: Sequence[Any], stage: str, processors: tuple[str, ...], k: int, path: str,
+                guards_work: bool, history: GateHistory | None, dates: Sequence[date]) -> tuple[GateSpec, ...]:
+    out = []
+    for spec in stage_specs(refs, stage, processors, k, path):
+        if guards_work:
+            out.append(spec)
+        elif history is not None and dates:
+            current = fingerprint(plan, spec, dates, history.versions)
+            if needs_recheck(history.states.get(spec.key), current):
+                out.append(spec)
+    return tuple(out)
+
+
+def _phase_specs(plan: Any, registry: Any, todo: Mapping[str, list[date]], batch_override: int | None,
+                 history: GateHistory | None, phase_dates: Mapping[str, list[date]]) -> list[PhaseSpec]:
+    # Gates guard work: a phase's gates run when it or a later phase has something to do (a
+    # resumed run re-checks what it now stands on). A gate that guards nothing still runs when
+    # its last verdict blocked, never came, or was about other inputs (``history``).
     has_work = [any(todo[r.name] for r in ph.processors) for ph in plan.phases]
     later_work = [any(has_work[k:]) for k in range(len(has_work))]
     specs = []
     for k, ph in enumerate(plan.phases):
+        dates = phase_dates.get(ph.name, [])
         procs = []
         for j, ref in enumerate(ph.processors):
             p = registry.processors[ref.name]
             where = f"phases[{k}].processors[{j}]"
             batch = batch_override or ref.batch_days or plan.defaults.batch_days
-            gates = _gate_specs(ref.gates_after, f"after processor {ref.name}", (ref.name,), k,
-                                f"{where}.gates.after") if todo[ref.name] else ()
+            gates = _gate_specs(plan, ref.gates_after, f"after processor {ref.name}", (ref.name,), k,
+                                f"{where}.gates.after", bool(todo[ref.name]), history, dates)
             procs.append(ProcSpec(ref.name, k, p.table, tuple(p.inputs), tuple(ref.depends_on),
                                   tuple(batch_dates(todo[ref.name], batch)), gates, where))
         names = tuple(r.name for r in ph.processors)
-        before = _gate_specs(ph.gates_before, f"before phase {ph.name}", names, k,
-                             f"phases[{k}].gates.before") if has_work[k] else ()
-        after = _gate_specs(ph.gates_after, f"after phase {ph.name}", names, k,
-                            f"phases[{k}].gates.after") if later_work[k] else ()
+        before = _gate_specs(plan, ph.gates_before, f"before phase {ph.name}", names, k,
+                             f"phases[{k}].gates.before", has_work[k], history, dates)
+        after = _gate_specs(plan, ph.gates_after, f"after phase {ph.name}", names, k,
+                            f"phases[{k}].gates.after", later_work[k], history, dates)
         specs.append(PhaseSpec(ph.name, tuple(procs), before, after))
     return specs

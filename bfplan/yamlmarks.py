@@ -319,6 +319,8 @@ class IssueCollector:
             else:
                 least = "must not be negative" if expected == 0 else f"must be at least {expected}"
                 yield path, f"{least}, got {value}", False, False
+        elif kind == "maximum" and isinstance(value, int | float):
+            yield path, f"must be at most {expected}, got {value}", False, False
         elif kind in ("minItems", "minLength") and expected == 1:
             yield path, "must not be empty", False, False
         elif kind == "uniqueItems" and isinstance(value, list):

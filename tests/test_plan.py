@@ -211,10 +211,10 @@ def test_read_plugin_paths_is_a_cheap_first_pass(in_tmp: Path) -> None:
     text = "vars: {root: /opt}\nplugins: [plugins/nba, '${root}/more']\nphases: oops\n"
     path = write(in_tmp / "plans", text)
 
-    assert read_plugin_paths(path) == ((in_tmp / "plans/plugins/nba").resolve(), Path("/opt/more").resolve())
-    assert read_plugin_paths(path, overrides={"root": "/srv"})[1] == Path("/srv/more").resolve()
-    assert read_plugin_paths(in_tmp / "missing.yaml") == ()
-    assert read_plugin_paths(write(in_tmp, "plugins: [a\n", "broken.yaml")) == ()
+    assert read_plugin_paths(path) == [(0, (in_tmp / "plans/plugins/nba").resolve()), (1, Path("/opt/more").resolve())]
+    assert read_plugin_paths(path, overrides={"root": "/srv"})[1] == (1, Path("/srv/more").resolve())
+    assert read_plugin_paths(in_tmp / "missing.yaml") == []
+    assert read_plugin_paths(write(in_tmp, "plugins: [a\n", "broken.yaml")) == []
 
 
 # --- every class of error, with its exact text -------------------------------------------------
@@ -535,7 +535,7 @@ def test_gate_options_are_validated_against_the_gates_schema(in_tmp: Path) -> No
         "plan.yaml:8:34: phases[0].gates.after[0].coverage.reconcile: "
         "expected true or false, got a string 'yes please'",
         "plan.yaml:9:22: phases[0].gates.after[1].coverage: unknown key 'reconcle' (did you mean 'reconcile'?)",
-        "plan.yaml:9:49: phases[0].gates.after[1].coverage.min_ratio: 2 is greater than the maximum of 1",
+        "plan.yaml:9:49: phases[0].gates.after[1].coverage.min_ratio: must be at most 1, got 2",
     ]
 
 

@@ -158,8 +158,15 @@ def test_dry_run_touches_nothing(write_plan, bfplan, tmp_path):
     result = bfplan("run", plan, "--dry-run")
     assert result.exit_code == 0
     assert "would run src: 10 partition(s), 0 already done" in result.stdout
-    assert _rows(tmp_path / "w.duckdb", "SELECT count(*) FROM information_schema.tables "
-                 "WHERE table_schema = 'toy'") == [(0,)]
+    assert not (tmp_path / "w.duckdb").exists()
+    # on a warehouse that exists, a dry run adds no table and no ledger row either
+    assert bfplan("run", plan, "--only", "src", "--end", "2021-11-02").exit_code == 0
+    before = _rows(tmp_path / "w.duckdb", "SELECT table_schema, table_name FROM information_schema.tables ORDER BY 1, 2")
+    runs = _rows(tmp_path / "w.duckdb", "SELECT count(*) FROM bfplan.runs")
+    assert bfplan("run", plan, "--dry-run").exit_code == 0
+    assert _rows(tmp_path / "w.duckdb", "SELECT table_schema, table_name FROM information_schema.tables "
+                 "ORDER BY 1, 2") == before
+    assert _rows(tmp_path / "w.duckdb", "SELECT count(*) FROM bfplan.runs") == runs
 
 
 def test_dates_outside_the_plan_are_a_usage_error(write_plan, bfplan):

@@ -28,11 +28,14 @@ class SqlGate(Gate):
     options_schema = {
         **options_schema(
             "Options of the sql gate.",
-            query={"description": "BigQuery SQL returning the violating rows (@dates, @start_date, "
-                   "@end_date bound).", "type": "string", "minLength": 1},
+            query={"description": "One read-only BigQuery SQL query (SELECT or WITH ... SELECT) returning the "
+                   "violating rows; @dates, @start_date, @end_date and the plan's vars and params are bound "
+                   "(write @name, never ${name}).", "type": "string", "minLength": 1,
+                   "contentMediaType": "application/sql"},
             message={"description": "What a returned row means (starts each finding's detail).",
                      "type": "string"},
-            max_findings={"description": "Rows reported at most (default 100).", "type": "integer", "minimum": 1},
+            max_findings={"description": "Rows reported at most (default 100).", "type": "integer", "minimum": 1,
+                          "maximum": 100_000},
         ),
         "required": ["query"],
     }

@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from bfplan.errors import WarehouseError
+from bfplan.warehouse.dialect import read_only_problem
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -100,6 +101,15 @@ class Warehouse(ABC):
     kind: str = ""
     #: a short human description for logs ("duckdb .bfplan/nba.duckdb")
     description: str = ""
+    #: opened for reading only: every write raises (validate, status, gaps, report)
+    read_only: bool = False
+    #: False when a read-only open found no warehouse at all (nothing has run yet): it reads as empty
+    exists: bool = True
+
+    def writable(self, what: str) -> None:
+        """Raise unless this warehouse may be written (adapters call it before every write)."""
+        if self.read_only:
+            raise WarehouseError(f"{self.description} is open read-only: cannot {what}")
 
     @abstractmethod
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -134,6 +144,21 @@ class Warehouse(ABC):
     ) -> None:
         """Create ``table`` with these columns if it does not exist yet."""
 
+    @abstractmethod
+    def table_columns(self, table: str) -> list[str]:
+        """Column names of ``table`` in order ([] if it does not exist)."""
+
+    def ensure_columns(self, table: str, columns: Mapping[str, str]) -> None:
+        """Add the ``columns`` (name → STRING/INT64/...) that an existing ``table`` lacks: how a
+        ledger written by an older bfplan gains the columns of a newer one."""
+        present = set(self.table_columns(table))
+        if not present:
+            return
+        for name, typ in columns.items():
+            if name not in present:
+                self.writable(f"add column {name} to {table}")
+                self.execute(f"ALTER TABLE {table} ADD COLUMN {check_identifier(name)} {typ}")
+
     def ensure_table_as(self, table: str, select_sql: str, params: Mapping[str, Any] | None = None, *,  # noqa: B027
                         partition_column: str | None = None, clustering: Sequence[str] = ()) -> None:
         """Create ``table`` with the shape of ``select_sql``'s result if it does not exist yet.
@@ -159,6 +184,96 @@ class Warehouse(ABC):
         """Bytes a query would scan (a dry run), or None where the engine cannot tell."""
         return None
 
+    def query_read_only(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run ``sql`` only if it is one read-only query (SELECT / WITH ... SELECT): what gates
+        run. Adapters add the engine's own guarantee on top (DuckDB: a transaction that is
+        always rolled back; BigQuery: a dry run that must say SELECT)."""
+        problem = read_only_problem(sql)
+        if problem:
+            raise WarehouseError(f"refused: {problem}")
+        return self.query(sql, params)
+
+    def verify_readable(self, tables: Sequence[str]) -> None:  # noqa: B027 - managed storage needs no check
+        """Read every stored byte of ``tables`` (those that exist); raise WarehouseUnavailable
+        when the storage is damaged. Managed engines (BigQuery) have nothing to check."""
+
+    def announce_holder(self, info: Mapping[str, Any] | None) -> None:  # noqa: B027 - optional
+        """Say which run holds the warehouse (None: released), where the engine's own lock would
+        otherwise leave other processes guessing (DuckDB). The ledger's run lock is the truth."""
+
+    def publish_progress(self, doc: Mapping[str, Any]) -> None:  # noqa: B027 - optional
+        """Keep a running plan's progress where other processes can read it although the run holds
+        the warehouse (DuckDB: one writing process, no readers). Engines that let others read the
+        ledger while a run writes (BigQuery) need nothing."""
+
     def close(self) -> None:  # noqa: B027 - optional for adapters that hold nothing
         """Release connections."""
 
+
+
+class ReadOnlyWarehouse(Warehouse):
+    """What gates see of a warehouse: reads only. Every query must be one read-only statement
+    (see :meth:`Warehouse.query_read_only`); writes raise, naming the gate's limits."""
+
+    def __init__(self, inner: Warehouse) -> None:
+        self.inner = inner
+        self.kind = inner.kind
+        self.description = inner.description
+        self.read_only = True
+        self.exists = inner.exists
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        return self.inner.query_read_only(sql, params)
+
+    def query_read_only(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        return self.inner.query_read_only(sql, params)
+
+    def table_exists(self, table: str) -> bool:
+        return self.inner.table_exists(table)
+
+    def table_columns(self, table: str) -> list[str]:
+        return self.inner.table_columns(table)
+
+    def estimate_bytes(self, sql: str, params: Mapping[str, Any] | None = None) -> int | None:
+        return self.inner.estimate_bytes(sql, params)
+
+    def is_transient(self, exc: BaseException) -> bool:
+        return self.inner.is_transient(exc)
+
+    def _refuse(self, *_: Any, **__: Any) -> Any:
+        raise WarehouseError("gates read the warehouse; they cannot write to it")
+
+    execute = _refuse
+    transaction = _refuse
+    append_rows = _refuse
+    ensure_table = _refuse
+    ensure_table_as = _refuse
+
+
+class EmptyWarehouse(Warehouse):
+    """A warehouse with nothing in it, read-only: what a plan is checked against when its real
+    warehouse cannot be read right now (a run holds it), so counts read as "nothing done"."""
+
+    kind = "empty"
+    read_only = True
+    exists = False
+
+    def __init__(self, description: str = "no warehouse") -> None:
+        self.description = description
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        return []
+
+    def table_exists(self, table: str) -> bool:
+        return False
+
+    def table_columns(self, table: str) -> list[str]:
+        return []
+
+    def _refuse(self, *_: Any, **__: Any) -> Any:
+        raise WarehouseError(f"{self.description}: nothing can be written")
+
+    execute = _refuse
+    transaction = _refuse
+    append_rows = _refuse
+    ensure_table = _refuse

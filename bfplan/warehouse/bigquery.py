@@ -62,7 +62,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from bfplan.errors import WarehouseError, WarehouseUnavailable
 from bfplan.warehouse.base import COLUMN_TYPES, Transaction, Warehouse, check_identifier, split_table
-from bfplan.warehouse.dialect import compile_sql
+from bfplan.warehouse.dialect import compile_sql, read_only_problem
 
 EMULATOR_ENV = "BIGQUERY_EMULATOR_HOST"
 #: logical column types → BigQuery column types (JSON: see the module docstring)
@@ -500,7 +500,8 @@ class BigQueryWarehouse(Warehouse):
     one_writer_per_table = True
 
     def __init__(self, project: str, *, location: str = "US", dataset_prefix: str = "",
-                 query_timeout_s: float = 300, price_per_tib: float = 6.25) -> None:
+                 query_timeout_s: float = 300, price_per_tib: float = 6.25, read_only: bool = False) -> None:
+        self.read_only = read_only
         if not isinstance(project, str) or not re.fullmatch(r"[a-z0-9.:-]{1,100}", project or ""):
             raise WarehouseError(f"invalid BigQuery project {project!r}")
         if not re.fullmatch(r"[A-Za-z0-9_]*", dataset_prefix or ""):
@@ -535,14 +536,14 @@ class BigQueryWarehouse(Warehouse):
     @classmethod
     def from_config(cls, *, project: str | None = None, location: str = "US", dataset_prefix: str = "",
                     query_timeout_s: float = 300, price_per_tib: float = 6.25, base_dir: Path | None = None,
-                    **unknown: Any) -> BigQueryWarehouse:
+                    read_only: bool = False, **unknown: Any) -> BigQueryWarehouse:
         """Factory used by the ``bigquery`` warehouse type (``base_dir`` is unused: nothing is local)."""
         if unknown:
             raise WarehouseError(f"unknown bigquery warehouse option(s): {', '.join(sorted(unknown))}")
         if not project:
             raise WarehouseError("the bigquery warehouse needs a project")
         return cls(project, location=location, dataset_prefix=dataset_prefix, query_timeout_s=query_timeout_s,
-                   price_per_tib=price_per_tib)
+                   price_per_tib=price_per_tib, read_only=read_only)
 
     # -- clients, names, labels -------------------------------------------------------------------
     def _make_credentials(self) -> Any:
@@ -643,6 +644,7 @@ class BigQueryWarehouse(Warehouse):
         return self._query_rewritten(self.rewrite(sql), params)
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self.writable("run statements")
         rw = self.rewrite(sql)
         if rw.creates_temp:
             # BigQuery keeps temp tables only within a script or session; the emulator would not complain
@@ -652,6 +654,7 @@ class BigQueryWarehouse(Warehouse):
 
     @contextmanager
     def transaction(self) -> Iterator[BigQueryTransaction]:
+        self.writable("write")
         tx = BigQueryTransaction(self)
         try:
             yield tx
@@ -673,6 +676,24 @@ class BigQueryWarehouse(Warehouse):
         if scanned is None or (self.emulator_host and not scanned):
             return None
         return int(scanned)
+
+    def query_read_only(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """A checked read-only query: parsed as one SELECT, then dry-run, and run only if BigQuery
+        itself calls it a SELECT (a dry run is free and executes nothing)."""
+        problem = read_only_problem(sql)
+        if problem:
+            raise WarehouseError(f"refused: {problem}")
+        rw = self.rewrite(sql)
+        bound = compile_sql(sql, "bigquery").bind(dict(params or {}))
+        config = self.job_config(query_parameters(bound), dry_run=True, use_query_cache=False)
+        try:
+            job = self._client().query(rw.sql, job_config=config, location=self.location)
+        except Exception as exc:
+            raise _wrap(exc, f"query failed [{excerpt(rw.sql)}]") from exc
+        kind = getattr(job, "statement_type", None)
+        if kind not in (None, "SELECT"):  # the emulator leaves it unset; the parse above stands
+            raise WarehouseError(f"refused: BigQuery says this is a {kind} statement, not a SELECT")
+        return self._query_rewritten(rw, params)
 
     def cost_usd(self, scanned_bytes: int) -> float:
         """On-demand price of scanning ``scanned_bytes`` at ``price_per_tib``."""
@@ -764,6 +785,7 @@ class BigQueryWarehouse(Warehouse):
         """Create ``table`` with this schema, DAY-partitioned on ``partition_column`` and clustered."""
         if self.table_exists(table):
             return
+        self.writable(f"create {table}")
         names = {f.name for f in schema}
         for col in [partition_column, *clustering]:
             if col is not None and check_identifier(col, "column name") not in names:
@@ -795,6 +817,7 @@ class BigQueryWarehouse(Warehouse):
         # deleted or updated by DML for up to 90 minutes.
         if not rows:
             return
+        self.writable(f"append to {table}")
         self.ensure_table(table, columns)
         for chunk in _row_chunks(columns, rows):
             self._run(self.insert_rows_sql(table, columns, "rows"), [rows_parameter("rows", columns, chunk)],

@@ -8,6 +8,7 @@ never paste a value into SQL.
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,9 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from bfplan.errors import WarehouseError
+
+# sqlglot warns on stderr when it falls back to an opaque Command; its callers here say it better
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ def compile_sql(sql: str, target: str) -> Compiled:
     """Transpile BigQuery SQL for ``target`` ("bigquery" returns it unchanged, parsed once)."""
     try:
         trees = [t for t in sqlglot.parse(sql, read="bigquery") if t is not None]
+    except RecursionError as exc:
+        raise WarehouseError("SQL nests too deeply to parse") from exc
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         where = f" at line {first.get('line')}, col {first.get('col')}" if first else ""
@@ -67,3 +73,42 @@ def compile_sql(sql: str, target: str) -> Compiled:
     except sqlglot.errors.UnsupportedError as exc:
         raise WarehouseError(f"SQL cannot be transpiled to {target}: {exc}") from exc
     return Compiled(out, names)
+
+
+#: the longest SQL a plan may hand over (a gate's query): longer text is no query a person wrote
+MAX_SQL = 100_000
+#: statements a read-only query may be: a SELECT, a set operation of SELECTs, a parenthesized one
+_READ_ROOTS = (exp.Select, exp.SetOperation, exp.Subquery)
+#: what may not appear anywhere inside one (``WITH d AS (DELETE ... RETURNING *) SELECT ...``)
+_WRITES = (exp.DML, exp.DDL, exp.Command, exp.Declare, exp.TruncateTable, exp.Set, exp.Use, exp.Transaction)
+
+
+def read_only_problem(sql: str) -> str | None:
+    """Why ``sql`` (BigQuery SQL) is not one read-only query, or None when it is: exactly one
+    statement, a SELECT (``WITH`` included) or a set operation of them, with no write inside."""
+    if len(sql) > MAX_SQL:
+        return f"SQL of {len(sql):,} characters is longer than {MAX_SQL:,}"
+    try:
+        trees = [t for t in sqlglot.parse(sql, read="bigquery") if t is not None]
+    except RecursionError:
+        return "SQL nests too deeply to parse"
+    except (ParseError, sqlglot.errors.TokenError) as exc:
+        first = exc.errors[0] if isinstance(exc, ParseError) and exc.errors else {}
+        where = f" at line {first.get('line')}, col {first.get('col')}" if first else ""
+        return f"SQL does not parse as BigQuery SQL{where}: {first.get('description', exc)}"
+    if len(trees) != 1:
+        return f"expected one SQL statement, got {len(trees)}"
+    tree = trees[0]
+    kind = _statement_name(tree)
+    if not isinstance(tree, _READ_ROOTS):
+        return f"must be one read-only query (SELECT or WITH ... SELECT), got {kind}"
+    write = next(tree.find_all(*_WRITES), None)
+    if write is not None:
+        return f"must be one read-only query (SELECT or WITH ... SELECT); it contains {_statement_name(write)}"
+    return None
+
+
+def _statement_name(tree: exp.Expression) -> str:
+    if isinstance(tree, exp.Command):
+        return str(tree.this).upper()
+    return {"truncatetable": "TRUNCATE"}.get(tree.key, tree.key.upper())

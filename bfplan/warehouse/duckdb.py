@@ -8,6 +8,8 @@ together and a crash at any point leaves the previous contents and ledger intact
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -19,8 +21,10 @@ from typing import Any
 import duckdb
 
 from bfplan.errors import LockError, WarehouseError, WarehouseUnavailable
+from bfplan.hostinfo import host as this_host
+from bfplan.hostinfo import pid_alive
 from bfplan.warehouse.base import COLUMN_TYPES, Transaction, Warehouse, check_identifier, split_table
-from bfplan.warehouse.dialect import compile_sql
+from bfplan.warehouse.dialect import compile_sql, read_only_problem
 
 DUCKDB_TYPES = {
     "STRING": "VARCHAR",
@@ -31,6 +35,26 @@ DUCKDB_TYPES = {
     "TIMESTAMP": "TIMESTAMP",
     "JSON": "VARCHAR",
 }
+
+
+def sidecar_path(db_path: str) -> Path:
+    """Where the run holding a DuckDB file describes itself: DuckDB's own file lock keeps every
+    other process out, so that process can still say who holds the file."""
+    return Path(f"{db_path}.run.json")
+
+
+def describe_holder(db_path: str) -> str | None:
+    """For a DuckDB file another process holds: 'locked by run R since T on host H (pid P)';
+    None when no run describes itself, or the run that did is gone (killed: a stale file)."""
+    try:
+        info = json.loads(sidecar_path(db_path).read_text())
+        host, pid = info["host"], int(info["pid"])
+        text = f"locked by run {info['run_id']} since {info['since']} on host {host} (pid {pid})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if host == this_host() and not pid_alive(pid):
+        return None
+    return text
 
 
 def quote(name: str) -> str:
@@ -44,12 +68,29 @@ def qualified(table: str) -> str:
     return f"{quote(dataset)}.{quote(name)}"
 
 
-def _wrap(exc: Exception, what: str) -> WarehouseError:
+#: what the operating system says when the machine, not the data, refuses a write
+ENVIRONMENT_ERRORS = ("no space left on device", "file too large", "disk quota exceeded", "read-only file system",
+                      "permission denied")
+
+
+def _failed(exc: BaseException, what: str) -> BaseException:
+    """What to raise for a DuckDB failure. Ctrl-C during a query reaches DuckDB first, which
+    reports it as an error ("Query interrupted"): it stays an interrupt, never a failed node."""
+    interrupted = isinstance(exc, duckdb.InterruptException) or (
+        isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower())
+    return KeyboardInterrupt() if interrupted else _wrap(exc, what)
+
+
+def _wrap(exc: BaseException, what: str) -> WarehouseError:
     # DuckDB raises TransactionException on write-write conflicts between concurrent
-    # transactions: the loser can simply try again. IO errors are usually a full disk or a
-    # lock held by another process; neither fixes itself within a retry, so they are permanent.
-    transient = isinstance(exc, duckdb.TransactionException) or "Conflict" in str(exc)
-    return WarehouseError(f"{what}: {exc}", transient=transient)
+    # transactions: the loser can simply try again. But a COMMIT that cannot write its file
+    # is a TransactionException too ("Failed to commit: Could not write file ...: No space left
+    # on device"): the machine's refusals are checked first, and are never transient.
+    text = " ".join(str(exc).split())
+    if any(marker in text.lower() for marker in ENVIRONMENT_ERRORS):
+        return WarehouseError(f"{what}: {text}", environment=True)
+    transient = isinstance(exc, duckdb.TransactionException) or "Conflict" in text
+    return WarehouseError(f"{what}: {text}", transient=transient)
 
 
 class DuckDBTransaction(Transaction):
@@ -100,8 +141,8 @@ class DuckDBTransaction(Transaction):
             counts = self._cur.execute(
                 f"SELECT {col}, count(*) FROM {target} WHERE {condition} GROUP BY 1", bound
             ).fetchall()
-        except duckdb.Error as exc:
-            raise _wrap(exc, f"writing {table}") from exc
+        except (duckdb.Error, RuntimeError) as exc:
+            raise _failed(exc, f"writing {table}") from exc
         return {d: n for d, n in counts}
 
     def replace_partitions(
@@ -134,8 +175,8 @@ class DuckDBTransaction(Transaction):
         try:
             self._cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(dataset)}")
             self._cur.execute(ddl, params or {})
-        except duckdb.Error as exc:
-            raise _wrap(exc, f"creating {table}") from exc
+        except (duckdb.Error, RuntimeError) as exc:
+            raise _failed(exc, f"creating {table}") from exc
 
     def replace_partitions_rows(
         self, table, partition_column, dates, columns, rows, *, scope=None, clustering=()
@@ -159,26 +200,45 @@ class DuckDBTransaction(Transaction):
 
 
 class DuckDBWarehouse(Warehouse):
-    """DuckDB in one file (or ``:memory:``)."""
+    """DuckDB in one file (or ``:memory:``).
+
+    Read-only (``read_only=True``) opens the file read-only and never creates it: where no file
+    exists yet, an empty in-memory database stands in (``exists`` is then False).
+    """
 
     kind = "duckdb"
 
-    def __init__(self, path: str | Path = ":memory:", *, threads: int | None = None) -> None:
+    def __init__(self, path: str | Path = ":memory:", *, threads: int | None = None, read_only: bool = False) -> None:
         self.path = str(path)
+        self.read_only = read_only
         self.description = f"duckdb {self.path}"
+        config: dict[str, Any] = {"threads": threads} if threads else {}
+        target = self.path
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        config = {"threads": threads} if threads else {}
+            file = Path(self.path)
+            try:
+                usable = "\0" not in self.path and not file.is_dir()
+                present = usable and file.exists()
+            except OSError:
+                usable = present = False
+            if not usable:
+                raise WarehouseUnavailable(f"cannot open DuckDB warehouse: {self.path[:200]!r} is not a file path")
+            if read_only and not present:
+                target, self.exists = ":memory:", False
+                self.description += " (does not exist yet)"
+            elif not read_only:
+                try:
+                    file.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise WarehouseUnavailable(f"cannot create the folder of {self.path}: {exc.strerror}") from exc
         try:
-            self._db = duckdb.connect(self.path, config=config)
+            self._db = duckdb.connect(target, read_only=read_only and target != ":memory:", config=config)
         except duckdb.Error as exc:
-            msg = str(exc).splitlines()[0]
+            msg = " ".join(str(exc).split())
             if "lock" in msg.lower():
-                from bfplan.lock import describe_holder
-
                 holder = describe_holder(self.path)
                 if holder:
-                    raise LockError(f"{self.path} is {holder}") from exc
+                    raise LockError(f"{self.path} is {holder}", progress=progress_path(self.path)) from exc
                 msg = f"{self.path} is in use by another process ({msg})"
             raise WarehouseUnavailable(f"cannot open DuckDB warehouse: {msg}") from exc
         self._local = threading.local()
@@ -187,7 +247,7 @@ class DuckDBWarehouse(Warehouse):
 
     @classmethod
     def from_config(cls, *, path: str = ".bfplan/warehouse.duckdb", base_dir: Path | None = None,
-                    threads: int | None = 1, **unknown: Any) -> DuckDBWarehouse:
+                    threads: int | None = 1, read_only: bool = False, **unknown: Any) -> DuckDBWarehouse:
         """Factory used by the ``duckdb`` warehouse type: ``path`` is relative to the plan.
 
         ``threads`` defaults to 1 per query: DuckDB's parallel aggregation adds floats in an
@@ -199,7 +259,7 @@ class DuckDBWarehouse(Warehouse):
             raise WarehouseError(f"unknown duckdb warehouse option(s): {', '.join(sorted(unknown))}")
         if path != ":memory:" and base_dir is not None and not Path(path).is_absolute():
             path = os.path.normpath(base_dir / path)  # plans/../.bfplan/x.duckdb -> .bfplan/x.duckdb
-        return cls(path, threads=threads)
+        return cls(path, threads=threads, read_only=read_only)
 
     # -- connections -------------------------------------------------------------------------
     def _cursor(self) -> duckdb.DuckDBPyConnection:
@@ -213,8 +273,8 @@ class DuckDBWarehouse(Warehouse):
         compiled = compile_sql(sql, "duckdb")
         try:
             return cur.execute(compiled.sql, compiled.bind(dict(params or {})))
-        except duckdb.Error as exc:
-            raise _wrap(exc, "query failed") from exc
+        except (duckdb.Error, RuntimeError) as exc:
+            raise _failed(exc, "query failed") from exc
 
     # -- reads and simple statements --------------------------------------------------------
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -223,7 +283,41 @@ class DuckDBWarehouse(Warehouse):
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self.writable("run statements")
         self._run(self._cursor(), sql, params)
+
+    def query_read_only(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """A checked read-only query, inside a transaction that is always rolled back: whatever
+        the statement could do, nothing of it stays."""
+        problem = read_only_problem(sql)
+        if problem:
+            raise WarehouseError(f"refused: {problem}")
+        cur = self._db.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            result = self._run(cur, sql, params)
+            names = [d[0] for d in result.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                cur.execute("ROLLBACK")
+            cur.close()
+
+    def verify_readable(self, tables: Sequence[str]) -> None:
+        """Read every column of every row of ``tables``: DuckDB checks a block's checksum only
+        when it reads it, so a damaged file otherwise passes for whole until a query lands on
+        the damage. One aggregate query per table (hashes of every column)."""
+        for table in tables:
+            if not self.table_exists(table):
+                continue
+            try:
+                self._meta().execute(f"SELECT count(*), bit_xor(hash(COLUMNS(*))) FROM {qualified(table)}").fetchall()
+            except (duckdb.Error, RuntimeError) as exc:
+                if isinstance(_failed(exc, ""), KeyboardInterrupt):
+                    raise KeyboardInterrupt from exc
+                first = " ".join(str(exc).split())
+                raise WarehouseUnavailable(f"{self.path} cannot be read ({table}: {first}); restore it from a "
+                                           "copy, or move it away to rebuild from scratch") from exc
 
     def native(self, sql: str, params: Mapping[str, Any] | list[Any] | None = None) -> list[tuple]:
         """Run DuckDB SQL as is (tests and benchmarks; engine code uses :meth:`query`)."""
@@ -231,6 +325,7 @@ class DuckDBWarehouse(Warehouse):
 
     @contextmanager
     def transaction(self) -> Iterator[DuckDBTransaction]:
+        self.writable("write")
         cur = self._cursor()
         tx = DuckDBTransaction(self, cur)
         try:
@@ -242,9 +337,9 @@ class DuckDBWarehouse(Warehouse):
         if tx.wrote:
             try:
                 cur.execute("COMMIT")
-            except duckdb.Error as exc:
+            except (duckdb.Error, RuntimeError) as exc:
                 # A failed COMMIT has already rolled back; say so and let the caller retry.
-                raise _wrap(exc, "commit failed") from exc
+                raise _failed(exc, "commit failed") from exc
 
     # -- tables ------------------------------------------------------------------------------
     def _meta(self) -> duckdb.DuckDBPyConnection:
@@ -261,10 +356,13 @@ class DuckDBWarehouse(Warehouse):
         dataset, name = split_table(table)
         if table in self._known_tables:
             return True
-        rows = self._meta().execute(
-            "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [dataset, name],
-        ).fetchall()
+        try:
+            rows = self._meta().execute(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                [dataset, name],
+            ).fetchall()
+        except (duckdb.Error, RuntimeError) as exc:
+            raise _failed(exc, f"looking up {table}") from exc
         if rows:
             self._known_tables.add(table)
         return bool(rows)
@@ -272,11 +370,14 @@ class DuckDBWarehouse(Warehouse):
     def table_columns(self, table: str) -> list[str]:
         """Column names of ``table`` in order ([] if it does not exist)."""
         dataset, name = split_table(table)
-        rows = self._meta().execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
-            "AND table_name = ? ORDER BY ordinal_position",
-            [dataset, name],
-        ).fetchall()
+        try:
+            rows = self._meta().execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
+                "AND table_name = ? ORDER BY ordinal_position",
+                [dataset, name],
+            ).fetchall()
+        except (duckdb.Error, RuntimeError) as exc:
+            raise _failed(exc, f"looking up {table}") from exc
         return [r[0] for r in rows]
 
     def _create(self, table: str, ddl: str, params: dict[str, Any] | None = None) -> None:
@@ -290,8 +391,8 @@ class DuckDBWarehouse(Warehouse):
             try:
                 cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(dataset)}")
                 cur.execute(ddl, params or {})
-            except duckdb.Error as exc:
-                raise _wrap(exc, f"creating {table}") from exc
+            except (duckdb.Error, RuntimeError) as exc:
+                raise _failed(exc, f"creating {table}") from exc
             finally:
                 cur.close()
             self._known_tables.add(table)
@@ -307,15 +408,15 @@ class DuckDBWarehouse(Warehouse):
     def ensure_table_as(self, table, select_sql, params=None, *, partition_column=None, clustering=()) -> None:
         if self.table_exists(table):
             return
+        self.writable(f"create {table}")
         compiled = compile_sql(select_sql, "duckdb")
         self._create(table, f"CREATE TABLE IF NOT EXISTS {qualified(table)} AS "
                             f"SELECT * FROM ({compiled.sql}) AS __q LIMIT 0", compiled.bind(dict(params or {})))
 
     def ensure_table(self, table, columns, *, partition_column=None, clustering=()) -> None:
         if not self.table_exists(table):
+            self.writable(f"create {table}")
             self._create(table, self.create_ddl(table, columns))
-
-
 
     def _append(self, cur, table, columns, rows) -> None:
         names = list(columns)
@@ -326,14 +427,44 @@ class DuckDBWarehouse(Warehouse):
         cols = ", ".join(quote(n) for n in names)
         try:
             cur.execute(f"INSERT INTO {qualified(table)} ({cols}) SELECT {select}", values)
-        except duckdb.Error as exc:
-            raise _wrap(exc, f"appending to {table}") from exc
+        except (duckdb.Error, RuntimeError) as exc:
+            raise _failed(exc, f"appending to {table}") from exc
 
     def append_rows(self, table, columns, rows) -> None:
         if not rows:
             return
+        self.writable(f"append to {table}")
         self.ensure_table(table, columns)
         self._append(self._cursor(), table, columns, rows)
 
+    # -- who holds the file, and how far its run is ------------------------------------------
+    def announce_holder(self, info: Mapping[str, Any] | None) -> None:
+        """Write (or, with None, remove) the file naming the run that holds this database."""
+        if self.path == ":memory:":
+            return
+        side = sidecar_path(self.path)
+        if info is None:
+            side.unlink(missing_ok=True)
+            progress_path(self.path).unlink(missing_ok=True)
+        else:
+            _write_atomic(side, json.dumps(dict(info)))
+
+    def publish_progress(self, doc: Mapping[str, Any]) -> None:
+        """Replace the live progress file next to the database (read by ``bfplan status`` while
+        the run holds the file); written whole, then renamed, so a reader never sees half."""
+        if self.path != ":memory:":
+            _write_atomic(progress_path(self.path), json.dumps(doc, default=str))
+
     def close(self) -> None:
         self._db.close()
+
+
+def progress_path(db_path: str) -> Path:
+    """The live progress file of the run holding ``db_path``."""
+    return Path(f"{db_path}.progress.json")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

@@ -49,7 +49,9 @@ def test_each_check_is_recorded_in_the_ledger(pipeline):
     first = pipeline.check(gate="sql")
     second = pipeline.check(gate="sql")
     rows = pipeline.sql("SELECT run_id, gate, stage, status FROM bfplan.gate_results "
-                        "WHERE run_id LIKE 'check-%' ORDER BY recorded_ns")
+                        "WHERE run_id LIKE 'check-%' AND status != 'running' ORDER BY recorded_ns")
+    # each evaluation also says it started: a gate whose process dies leaves that record last
+    assert pipeline.sql("SELECT count(*) FROM bfplan.gate_results WHERE status = 'running' AND run_id LIKE 'check-%'") == [(2,)]
     assert rows == [(first.run_id, "sql", "after phase compute", "pass"),
                     (second.run_id, "sql", "after phase compute", "pass")]
     assert first.run_id != second.run_id
@@ -71,7 +73,9 @@ def test_a_gate_that_raises_fails_and_the_others_still_run(pipeline, monkeypatch
     monkeypatch.setattr(gate, "check", boom)
     report = pipeline.check()
     by_gate = {g["gate"]: g for g in report.gates}
-    assert by_gate["sql"]["status"] == "fail" and by_gate["sql"]["summary"] == "gate raised RuntimeError: boom"
+    line = boom.__code__.co_firstlineno + 1
+    assert by_gate["sql"]["status"] == "fail"
+    assert by_gate["sql"]["summary"] == f"gate raised RuntimeError: boom (at {__file__}:{line})"
     assert by_gate["coverage"]["status"] == "pass"
     assert report.exit_code == 1
 

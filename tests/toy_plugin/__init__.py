@@ -7,10 +7,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from bfplan import hookimpl
 from bfplan.errors import WarehouseError
+from bfplan.gates.base import Gate, GateContext, GateResult
 from bfplan.processors import Processor, ProcessorContext, ProcessorResult, SqlProcessor
 
 SRC = """
@@ -97,6 +99,18 @@ class Noop(Processor):
         return ctx.result
 
 
+@dataclass(frozen=True)
+class Bulk(Processor):
+    """Writes ``params['rows_per_day']`` (default 2,000) rows of 200 characters a day: enough bytes
+    to fill a small disk, or to give a database file many data blocks."""
+
+    def run(self, ctx: ProcessorContext) -> ProcessorResult:
+        ctx.replace_partitions("SELECT day, n, REPEAT('x', 200) AS payload FROM UNNEST(@dates) AS day "
+                               "CROSS JOIN UNNEST(GENERATE_ARRAY(1, @rows_per_day)) AS n",
+                               {"rows_per_day": int(ctx.params.get("rows_per_day", 2000))})
+        return ctx.result
+
+
 def processors() -> list[Any]:
     return [
         SqlProcessor(name="src", table="toy.src", partition_column="day", entity_key=("k",), sql=SRC,
@@ -112,9 +126,42 @@ def processors() -> list[Any]:
         Transient(name="transient", table="toy.transient", partition_column="day"),
         Noop(name="noop", table="toy.noop", partition_column="day"),
         Noop(name="slow", table="toy.slow", partition_column="day", sleep_s=0.2),
+        Bulk(name="bulk", table="toy.bulk", partition_column="day"),
     ]
 
 
 @hookimpl
 def bfplan_processors() -> list[Any]:
     return processors()
+
+
+class Sleepy(Gate):
+    """Touches ``options.marker`` (a file) when it starts, then sleeps ``options.sleep_s``, then
+    passes: lets tests kill a run while a gate is running."""
+
+    name = "sleepy"
+    options_schema = {"type": "object", "additionalProperties": False,
+                      "properties": {"severity": {"enum": ["block", "warn"]}, "marker": {"type": "string"},
+                                     "sleep_s": {"type": "number", "minimum": 0, "maximum": 600}}}
+
+    def check(self, ctx: GateContext) -> GateResult:
+        marker = ctx.options.get("marker")
+        if marker:
+            Path(str(marker)).write_text("started")
+        time.sleep(float(ctx.options.get("sleep_s", 0)))
+        return GateResult("pass", [], "slept")
+
+
+class Writer(Gate):
+    """Tries to write through its context (gates must not be able to)."""
+
+    name = "writer"
+
+    def check(self, ctx: GateContext) -> GateResult:
+        ctx.warehouse.execute("DELETE FROM toy.src WHERE TRUE")
+        return GateResult("pass", [], "wrote")
+
+
+@hookimpl
+def bfplan_gates() -> list[Any]:
+    return [Sleepy(), Writer()]
