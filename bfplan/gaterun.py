@@ -59,10 +59,13 @@ def plan_gates(plan: Plan) -> list[GateSpec]:
     return out
 
 
-def inputs_of(plan: Plan, phase: int, processors: Sequence[str]) -> list[str]:
-    """The processors whose partitions a gate judges: every earlier phase's, and its stage's."""
-    earlier = [r.name for ph in plan.phases[:phase] for r in ph.processors]
-    return [*earlier, *(p for p in processors if p not in earlier)]
+def inputs_of(plan: Plan, spec: GateSpec) -> list[str]:
+    """The processors whose partitions a gate judges: every earlier phase's, and — for a gate
+    after its stage — its stage's (a gate before a phase judges only what the phase reads)."""
+    earlier = [r.name for ph in plan.phases[: spec.phase] for r in ph.processors]
+    if spec.stage.startswith("before "):
+        return earlier
+    return [*earlier, *(p for p in spec.processors if p not in earlier)]
 
 
 def fingerprint(plan: Plan, spec: GateSpec, dates: Sequence[date], versions: VersionIndex) -> str:
@@ -73,7 +76,7 @@ def fingerprint(plan: Plan, spec: GateSpec, dates: Sequence[date], versions: Ver
         "options": spec.options,
         "bound": [plan.vars, plan.params],
         "dates": hashlib.sha256(days.encode()).hexdigest(),
-        "inputs": [[name, *versions.summary(name)] for name in inputs_of(plan, spec.phase, spec.processors)],
+        "inputs": [[name, *versions.summary(name)] for name in inputs_of(plan, spec)],
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
 

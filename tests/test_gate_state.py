@@ -35,6 +35,7 @@ phases:
   - name: two
     processors: [cum]
     gates:
+      before: [preflight]
       after:
         - sql: {query: "SELECT day AS date, running FROM toy.cum WHERE day IN UNNEST(@dates) AND running > @cap",
                 message: "running total over the cap"}
@@ -73,7 +74,7 @@ def test_a_failed_processor_gate_is_evaluated_again_before_what_it_blocked(write
     fixed = bfplan("run", plan, "--json")
     assert fixed.exit_code == 0, fixed.output
     doc = as_json(fixed)
-    assert doc["partitions"]["done"] == 8 and doc["gates"] == {"passed": 2, "warned": 0, "failed": 0}
+    assert doc["partitions"]["done"] == 8 and doc["gates"] == {"passed": 3, "warned": 0, "failed": 0}
     assert _verdicts(tmp_path / "w.duckdb", "after processor src") == ["fail", "fail", "pass"]
 
 
@@ -87,13 +88,20 @@ def test_a_failed_gate_at_the_end_of_the_last_phase_keeps_failing_the_run(write_
     assert "FAILED gate sql (after phase two)" in again.stderr
     passed = bfplan("run", plan)
     assert passed.exit_code == 0, passed.output
-    # both gates bind the plan's vars, which changed (cap): both judge again, both pass
+    # the gates bind the plan's vars, which changed (cap): they judge again, and pass
     assert passed.stdout.startswith("nothing to do: all 12 partition(s) are already done; "
-                                    "2 gate(s) checked again and passed")
+                                    "3 gate(s) checked again and passed")
     # a passed gate whose inputs did not change is not evaluated again
     quiet = bfplan("run", plan, "--json")
     assert as_json(quiet)["gates"] == {"passed": 0, "warned": 0, "failed": 0}
     assert _verdicts(tmp_path / "w.duckdb", "after phase two") == ["fail", "fail", "pass"]
+
+
+def test_a_clean_run_leaves_no_gate_to_check_again(write_plan, bfplan):
+    plan = write_plan(PLAN)
+    assert as_json(bfplan("run", plan, "--json"))["gates"]["passed"] == 3
+    again = bfplan("run", plan, "--json")
+    assert as_json(again)["gates"] == {"passed": 0, "warned": 0, "failed": 0}
 
 
 def test_a_gate_whose_inputs_changed_since_it_passed_is_evaluated_again(write_plan, bfplan, tmp_path):
@@ -107,8 +115,8 @@ def test_a_gate_whose_inputs_changed_since_it_passed_is_evaluated_again(write_pl
     after = bfplan("run", plan, "--json")
     assert after.exit_code == 0
     doc = as_json(after)
-    # the phase-two gate (its input src changed) and src's gate (it last judged one date only)
-    assert doc["partitions"]["done"] == 0 and doc["gates"]["passed"] == 2
+    # phase two's gates (their input src changed) and src's gate (it last judged one date only)
+    assert doc["partitions"]["done"] == 0 and doc["gates"]["passed"] == 3
     assert _verdicts(tmp_path / "w.duckdb", "after phase two") == ["pass", "pass"]
     assert as_json(bfplan("run", plan, "--json"))["gates"]["passed"] == 0
 
