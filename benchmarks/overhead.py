@@ -60,7 +60,7 @@ def peak_rss_mb() -> float:
 
 def build_only(days: int) -> dict[str, float]:
     """DAG build + validate (schema, plugins, ledger read, DAG, acyclicity) of 5 x ``days`` nodes."""
-    from bfplan.runner import Runner
+    from bfplan.run.runner import Runner
     from bfplan.session import open_session
 
     with tempfile.TemporaryDirectory() as d:
@@ -70,7 +70,7 @@ def build_only(days: int) -> dict[str, float]:
         _, dag = Runner(session.plan, session.registry, session.planning_warehouse()).prepare()
         assert nx.is_directed_acyclic_graph(dag.graph)
         elapsed = time.perf_counter() - t0
-        nodes = sum(1 for n in dag.graph if n[0] == "proc")
+        nodes = len(dag.proc_nodes())
         session.close()
     return {"big_nodes": nodes, "big_build_validate_s": elapsed, "big_peak_rss_mb": peak_rss_mb()}
 
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.big_only:
         print(json.dumps(build_only(args.big_only)))
         return 0
-    from bfplan.runner import Runner
+    from bfplan.run.runner import Runner
     from bfplan.session import open_session
 
     out: dict[str, float] = {}
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         _, dag = runner.prepare()
         out["dag_build_s"] = time.perf_counter() - t0
-        nodes = sum(1 for n in dag.graph if n[0] == "proc")
+        nodes = len(dag.proc_nodes())
         t0 = time.perf_counter()
         summary = runner.run()
         wall = time.perf_counter() - t0

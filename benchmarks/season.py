@@ -55,11 +55,11 @@ def floor(plan_path: Path, db: Path) -> tuple[float, dict[str, float]]:
     import duckdb
 
     from bfplan.dag import batch_dates
+    from bfplan.plan.dates import expand_dates
     from bfplan.processors import FAILURE_ONLY_COLUMNS, SqlProcessor
     from bfplan.session import open_session
     from bfplan.warehouse.dialect import compile_sql
     from bfplan.warehouse.duckdb import DUCKDB_TYPES, qualified, quote
-    from bfplan.work import expand_dates
 
     session = open_session(plan_path)
     plan, reg = session.plan, session.registry

@@ -160,34 +160,15 @@ def validate(plan: str) -> None:
 
     Exit 0 when valid, 2 with every problem as PLAN:LINE:COL: message.
     """
-    from bfplan.estimate import estimate_plan, human_bytes
-    from bfplan.runner import Runner
-    from bfplan.warehouse.base import EmptyWarehouse
+    from bfplan.describe import describe_plan
+    from bfplan.estimate import human_bytes
 
     session = _session(plan, read_only=True)
-    note = None
     try:
-        try:
-            wh = session.warehouse
-        except LockError as exc:
-            # the plan can still be checked; what the running run has done is not counted
-            wh = EmptyWarehouse(f"{exc}")
-            note = f"note: {exc}: counts below ignore what it has done (`bfplan status {plan}` shows its progress)"
-        if not wh.exists and note is None and wh.kind != "empty":
-            note = f"note: no warehouse yet ({wh.description}): nothing has run"
-        runner = Runner(session.plan, session.registry, wh)
-        desc = runner.describe()
-        estimates = []
-        if wh.kind == "bigquery":
-            estimates = estimate_plan(session.plan, session.registry, wh, runner.prepare()[0].todo)
+        described = describe_plan(session)
     finally:
         session.close()
-    estimate = None
-    if estimates:
-        total = sum(e.bytes or 0 for e in estimates)
-        price = getattr(wh, "price_per_tib", 6.25)
-        estimate = {"processors": [{"processor": e.processor, "bytes": e.bytes, "note": e.note} for e in estimates],
-                    "total_bytes": total, "price_per_tib": price, "cost_usd": round(total / 2**40 * price, 4)}
+    desc, note, estimate = described.doc, described.note, described.doc["estimate"]
     if note:
         click.echo(note, err=True)
     if _globals().get("json_out"):
@@ -242,9 +223,11 @@ def run(plan: str, start: str | None, end: str | None, dates: str | None, only: 
     Exit 0 when everything succeeded, 1 when a node or a blocking gate failed (the rest of
     the run carries on where it does not depend on it), 130 when interrupted.
     """
+    from bfplan.describe import describe_plan
     from bfplan.progress import progress_reporter
-    from bfplan.runner import Runner, RunOptions
-    from bfplan.work import Selection
+    from bfplan.run.runner import Runner, RunOptions
+    from bfplan.run.selection import Selection
+    from bfplan.status import RunStatus
 
     if dates and (start or end):
         raise UsageError("--dates cannot be combined with --start/--end")
@@ -256,30 +239,29 @@ def run(plan: str, start: str | None, end: str | None, dates: str | None, only: 
         reset = () if reset_breaker is None else (None if reset_breaker == "*" else _names(reset_breaker))
         options = RunOptions(selection=sel, mode=mode, jobs=jobs, dry_run=dry_run, command=" ".join(sys.argv),
                              reset_breaker=reset, steal_lock=steal_lock)
+        if dry_run:
+            desc = describe_plan(session, options).doc
+            if as_json:
+                _emit({"dry_run": True, **desc})
+            else:
+                for name, n in desc["todo"].items():
+                    click.echo(f"would run {name}: {n} partition(s), {desc['skipped'][name]} already done")
+            return
         with progress_reporter(enabled=not as_json) as on_node:
-            runner = Runner(session.plan, session.registry, session.warehouse, options, on_node=on_node)
-            if dry_run:
-                desc = runner.describe()
-                if as_json:
-                    _emit({"dry_run": True, **desc})
-                else:
-                    for name, n in desc["todo"].items():
-                        click.echo(f"would run {name}: {n} partition(s), {desc['skipped'][name]} already done")
-                return
-            summary = runner.run()
+            summary = Runner(session.plan, session.registry, session.warehouse, options, on_node=on_node).run()
     finally:
         session.close()
     if as_json:
         _emit(summary.as_dict())
     else:
-        from bfplan.report import print_run_summary
+        from bfplan.report.text import print_run_summary
 
         print_run_summary(summary, plan)
     if summary.stopped_by:
         sys.exit(3)
-    if summary.status == "interrupted":
+    if summary.status == RunStatus.INTERRUPTED:
         sys.exit(130)
-    if summary.status != "succeeded":
+    if summary.status != RunStatus.SUCCEEDED:
         sys.exit(1)
 
 
@@ -293,15 +275,15 @@ def status(plan: str, start: str | None, end: str | None) -> None:
 
     While a run holds the warehouse, the grid comes from the run's live progress instead.
     """
-    from bfplan.live import read_live
-    from bfplan.report import print_status_grid, status_rows
+    from bfplan.report.grid import print_status_grid, status_rows
+    from bfplan.run.live import read_live
 
     first, last = _dates(start, "--start"), _dates(end, "--end")
     session = _session(plan, read_only=True)
     live = None
     try:
         try:
-            rows = status_rows(session, first, last)
+            rows = status_rows(session.plan, session.registry, session.warehouse, first, last)
         except LockError as exc:
             live = read_live(exc.progress) if exc.progress else None
             if live is None:
@@ -334,8 +316,8 @@ def check(plan: str, gate: str | None, start: str | None, end: str | None, stric
 
     Exit 0 when every blocking gate passes, 1 when one fails (with --strict: any failure).
     """
-    from bfplan.checks import run_checks
-    from bfplan.report import print_check_report
+    from bfplan.check import run_checks
+    from bfplan.report.text import print_check_report
 
     first, last = _dates(start, "--start"), _dates(end, "--end")
     session = _session(plan)
@@ -348,7 +330,7 @@ def check(plan: str, gate: str | None, start: str | None, end: str | None, stric
     finally:
         session.close()
     if _globals().get("json_out"):
-        _emit({"status": report.status, "gates": report.gates})
+        _emit({"status": str(report.status), "gates": report.gates})
     else:
         print_check_report(report)
     sys.exit(report.exit_code)
@@ -365,7 +347,7 @@ def gaps(plan: str, start: str | None, end: str | None) -> None:
     Reads the data itself, not just the ledger. Exit 1 when any gap is found.
     """
     from bfplan.gaps import find_gaps
-    from bfplan.report import print_gaps
+    from bfplan.report.text import print_gaps
 
     first, last = _dates(start, "--start"), _dates(end, "--end")
     session = _session(plan, read_only=True)
@@ -391,14 +373,14 @@ def report(plan: str, output: str) -> None:
     """Write a self-contained HTML report of PLAN: runs, status grid, gate results, gaps."""
     from pathlib import Path
 
-    from bfplan.report import html_report
+    from bfplan.report.html import html_report
 
     target = Path(output)
     if not target.parent.is_dir():
         raise UsageError(f"-o {output}: the folder {target.parent} does not exist")
     session = _session(plan, read_only=True)
     try:
-        page = html_report(session)
+        page = html_report(session.plan, session.registry, session.warehouse)
     except LockError as exc:
         raise _held(exc, plan, "report") from exc
     finally:

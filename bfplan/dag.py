@@ -1,11 +1,12 @@
 """The plan as a DAG of nodes — pure graph code (networkx), no I/O.
 
-Nodes are tuples with attributes:
+Nodes are typed ids (named tuples: as cheap to hash as tuples, since big plans have 100,000):
 
-* ``("proc", processor, i)`` — processor over its i-th batch of dates (``dates`` attribute)
-* ``("gate", gate, stage, where)`` — a gate at a stage ("before phase p", "after processor x");
-  ``where`` is its plan key path, so one gate may stand twice at a stage
-* ``("barrier", label...)`` — a no-op that turns NxM "all of these before all of those" edges
+* :class:`ProcNode` ``(processor, batch)`` — a processor over its batch of dates (``dates`` attribute)
+* :class:`GateNode` ``(gate, stage, where)`` — a gate at a stage ("before phase p", "after
+  processor x"); ``where`` is its plan key path, so one gate may stand twice at a stage
+  (``gate`` attribute: its :class:`GateSpec`)
+* :class:`Barrier` ``(label)`` — a no-op that turns NxM "all of these before all of those" edges
   into N+M edges: the phase barriers, and per-processor *prefix* barriers.
 
 Phase by phase: nothing in phase N+1 starts before every node of phase N and its after-gates
@@ -19,12 +20,39 @@ batch starting on or before j's last date". A failure therefore blocks only what
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import networkx as nx
+
+
+class ProcNode(NamedTuple):
+    """A processor over one batch of its dates (the batch's index in its processor's batches)."""
+
+    processor: str
+    batch: int
+    kind: str = "proc"
+
+
+class GateNode(NamedTuple):
+    """A gate at a stage; ``where`` is its plan key path."""
+
+    gate: str
+    stage: str
+    where: str
+    kind: str = "gate"
+
+
+class Barrier(NamedTuple):
+    """A no-op joining many nodes to many (phase start/end, "processor done up to batch i")."""
+
+    label: str
+    kind: str = "barrier"
+
+
+NodeId = ProcNode | GateNode | Barrier
 
 
 @dataclass(frozen=True)
@@ -88,11 +116,15 @@ class Dag:
     #: processor name -> phase index (kept here, not on each node, to keep big DAGs small)
     phase_of: dict[str, int] = field(default_factory=dict)
 
-    def proc_nodes(self) -> list[tuple]:
-        return [n for n in self.graph if n[0] == "proc"]
+    def proc_nodes(self) -> list[ProcNode]:
+        return [n for n in self.graph if isinstance(n, ProcNode)]
 
-    def gate_nodes(self) -> list[tuple]:
-        return [n for n in self.graph if n[0] == "gate"]
+    def gate_nodes(self) -> list[GateNode]:
+        return [n for n in self.graph if isinstance(n, GateNode)]
+
+    def work_nodes(self) -> int:
+        """Nodes that do something (processors and gates; not barriers)."""
+        return sum(1 for n in self.graph if not isinstance(n, Barrier))
 
 
 def batch_dates(dates: Sequence[date], batch_days: int) -> list[tuple[date, ...]]:
@@ -157,22 +189,31 @@ def _check_lineage_across_phases(phases: Sequence[PhaseSpec], problems: list[Dag
                         p.where, f"processor '{p.name}' depends on '{dep}', which runs in a later phase"))
 
 
+def structure_problems(phases: Sequence[PhaseSpec]) -> list[DagProblem]:
+    """What is wrong with the plan's shape whatever its dates: cycles, reading a later phase."""
+    problems: list[DagProblem] = []
+    _check_lineage_across_phases(phases, problems)
+    for phase in phases:
+        _processor_edges(phase, problems)
+    return problems
+
+
 def build_dag(phases: Sequence[PhaseSpec]) -> Dag:
     """Build the node graph of a plan's phases (only the batches that are to run)."""
     g = nx.DiGraph()
     problems: list[DagProblem] = []
     _check_lineage_across_phases(phases, problems)
-    previous_done: tuple | None = None
+    previous_done: Barrier | None = None
     for k, phase in enumerate(phases):
-        start = ("barrier", f"phase:{phase.name}:start")
+        start = Barrier(f"phase:{phase.name}:start")
         g.add_node(start)
         if previous_done is not None:
             g.add_edge(previous_done, start)
         ready = _gates(g, phase.gates_before, after=start, label=f"phase:{phase.name}:ready", phase=k)
         order = _processor_edges(phase, problems)
         # finished[p]: barrier nodes meaning "p done up to batch i" (or one "gated" barrier)
-        finished: dict[str, tuple[list[date], list[tuple]]] = {}
-        ends: list[tuple] = []
+        finished: dict[str, tuple[list[date], list[Barrier]]] = {}
+        ends: list[NodeId] = []
         if nx.is_directed_acyclic_graph(order):
             names = list(nx.lexicographical_topological_sort(order, key=_plan_order(phase)))
         else:
@@ -182,9 +223,9 @@ def build_dag(phases: Sequence[PhaseSpec]) -> Dag:
         for name in names:
             p = specs[name]
             producers = [u for u in order.predecessors(name) if finished.get(u, ([], []))[1]]
-            nodes = []
+            nodes: list[ProcNode] = []
             for i, dates in enumerate(p.batches):
-                node = ("proc", p.name, i)
+                node = ProcNode(p.name, i)
                 g.add_node(node, dates=dates)
                 linked = False
                 for u in producers:
@@ -202,7 +243,7 @@ def build_dag(phases: Sequence[PhaseSpec]) -> Dag:
                     ends.append(finished[p.name][1][-1])
             else:  # nobody in the phase waits for parts of it: its nodes go straight to the end
                 ends.extend(nodes)
-        end = ("barrier", f"phase:{phase.name}:end")
+        end = Barrier(f"phase:{phase.name}:end")
         g.add_node(end)
         g.add_edge(ready, end)
         for e in ends:
@@ -212,18 +253,18 @@ def build_dag(phases: Sequence[PhaseSpec]) -> Dag:
     return Dag(g, problems, phase_of)
 
 
-def _plan_order(phase: PhaseSpec):
+def _plan_order(phase: PhaseSpec) -> Callable[[str], str]:
     index = {p.name: i for i, p in enumerate(phase.processors)}
     return lambda name: f"{index[name]:06d}"
 
 
-def _prefixes(g: nx.DiGraph, p: ProcSpec, nodes: list[tuple], k: int,
-              ready: tuple) -> tuple[list[date], list[tuple]]:
+def _prefixes(g: nx.DiGraph, p: ProcSpec, nodes: list[ProcNode], k: int,
+              ready: Barrier) -> tuple[list[date], list[Barrier]]:
     """Chain "done up to batch i" barriers; with after-gates, one barrier after the gates (which
     stand right after the phase's start when the processor itself has nothing to run: a gate
     whose last verdict blocked is evaluated again before what it guards)."""
     if p.gates_after:
-        done = ("barrier", f"proc:{p.name}:done")
+        done = Barrier(f"proc:{p.name}:done")
         g.add_node(done)
         for n in nodes:
             g.add_edge(n, done)
@@ -233,9 +274,9 @@ def _prefixes(g: nx.DiGraph, p: ProcSpec, nodes: list[tuple], k: int,
         return [date.min], [gated]
     if not nodes:
         return [], []
-    prefixes: list[tuple] = []
+    prefixes: list[Barrier] = []
     for i, n in enumerate(nodes):
-        b = ("barrier", "upto", p.name, i)
+        b = Barrier(f"upto:{p.name}:{i}")
         g.add_node(b)
         g.add_edge(n, b)
         if prefixes:
@@ -244,15 +285,15 @@ def _prefixes(g: nx.DiGraph, p: ProcSpec, nodes: list[tuple], k: int,
     return [dates[0] for dates in p.batches], prefixes
 
 
-def _gates(g: nx.DiGraph, gates: Sequence[GateSpec], *, after: tuple, label: str, phase: int) -> tuple:
+def _gates(g: nx.DiGraph, gates: Sequence[GateSpec], *, after: Barrier, label: str, phase: int) -> Barrier:
     """Gate nodes after ``after``, joined by a barrier named ``label``; returns the barrier."""
-    join = ("barrier", label)
+    join = Barrier(label)
     g.add_node(join)
     if not gates:
         g.add_edge(after, join)
         return join
     for gate in gates:
-        node = ("gate", gate.name, gate.stage, gate.where)
+        node = GateNode(gate.name, gate.stage, gate.where)
         g.add_node(node, gate=gate)
         g.add_edge(after, node)
         g.add_edge(node, join)
@@ -263,15 +304,15 @@ def stages(dag: Dag) -> list[dict[str, Any]]:
     """A summary per phase for ``validate``: processors with node/date counts, gates."""
     out: dict[int, dict[str, Any]] = {}
     for node, data in dag.graph.nodes(data=True):
-        if node[0] == "proc":
-            k = dag.phase_of[node[1]]
-        elif node[0] == "gate":
+        if isinstance(node, ProcNode):
+            k = dag.phase_of[node.processor]
+        elif isinstance(node, GateNode):
             k = data["gate"].phase
         else:
             continue
         s = out.setdefault(k, {"phase": k, "processors": {}, "gates": []})
-        if node[0] == "proc":
-            pr = s["processors"].setdefault(node[1], {"nodes": 0, "dates": 0})
+        if isinstance(node, ProcNode):
+            pr = s["processors"].setdefault(node.processor, {"nodes": 0, "dates": 0})
             pr["nodes"] += 1
             pr["dates"] += len(data["dates"])
         else:

@@ -13,6 +13,12 @@ from datetime import date
 from typing import Any
 
 from bfplan.errors import WarehouseError
+from bfplan.modes import policy_for
+from bfplan.plan.model import Plan
+from bfplan.plugins import Registry
+from bfplan.processors import SqlProcessor
+from bfplan.run.params import batch_params, processor_params
+from bfplan.warehouse.base import Warehouse
 
 
 @dataclass(frozen=True)
@@ -24,33 +30,41 @@ class Estimate:
     note: str = ""
 
 
-def estimate_plan(plan: Any, registry: Any, warehouse: Any, todo: Mapping[str, Sequence[date]]) -> list[Estimate]:
+def estimate_plan(plan: Plan, registry: Registry, warehouse: Warehouse,
+                  todo: Mapping[str, Sequence[date]]) -> list[Estimate]:
     """One dry run per SQL processor with work to do, over all its dates at once."""
     out = []
+    policy = policy_for(plan.mode)
     for _, ref in plan.processor_refs():
         dates = sorted(todo.get(ref.name, ()))
         proc = registry.processors[ref.name]
         if not dates:
             continue
-        sql = getattr(proc, "select_sql", None)
-        if not sql:
+        if not isinstance(proc, SqlProcessor):
             out.append(Estimate(ref.name, None, "not SQL (loads files)"))
             continue
         missing = [t for t in proc.inputs if not warehouse.table_exists(t)]
         if missing:
             out.append(Estimate(ref.name, None, f"inputs do not exist yet ({', '.join(missing)})"))
             continue
-        params = {"plan_dir": str(plan.path.parent), "circuit_broken_entities": [], **plan.vars, **plan.params,
-                  **ref.params, "dates": dates, "start_date": dates[0], "end_date": dates[-1], "run_id": "estimate",
-                  "processor_name": ref.name, "backfill_mode": plan.mode == "backfill", "min_players": 20,
-                  "min_teams": 5, "min_phase3_rows": 1, "check_completeness": False}
+        params = batch_params(processor_params(plan, ref.name, policy), dates, run_id="estimate",
+                              processor=ref.name, mode=plan.mode)
         try:
-            scanned = warehouse.estimate_bytes(sql, params)
+            scanned = warehouse.estimate_bytes(proc.select_sql, params)
         except WarehouseError as exc:
             out.append(Estimate(ref.name, None, f"dry run failed: {exc}"))
             continue
         out.append(Estimate(ref.name, scanned, "" if scanned is not None else "the warehouse gave no estimate"))
     return out
+
+
+def cost_document(estimates: Sequence[Estimate], price_per_tib: float) -> dict[str, Any] | None:
+    """The ``estimate`` of ``validate --json``: bytes per processor, the total and its price."""
+    if not estimates:
+        return None
+    total = sum(e.bytes or 0 for e in estimates)
+    return {"processors": [{"processor": e.processor, "bytes": e.bytes, "note": e.note} for e in estimates],
+            "total_bytes": total, "price_per_tib": price_per_tib, "cost_usd": round(total / 2**40 * price_per_tib, 4)}
 
 
 def human_bytes(n: float) -> str:

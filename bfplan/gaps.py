@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bfplan.lineage import stale_partitions
+from bfplan.failures import DATE_LEVEL, NOT_DATE_LEVEL, STANDS
+from bfplan.ledger.lineage import stale_partitions
+from bfplan.plan.dates import expand_dates
 from bfplan.warehouse.base import check_identifier
 
 GAP_TYPES = ("missing_date", "partial", "null_field", "zero_value", "cascade")
-DATE_LEVEL = "DATE_LEVEL"
 MAX_NAMED = 10
 #: a critical field is a gap on a date when fewer than this share of its rows are valid
 CLEAN_SHARE = 0.99
@@ -62,7 +63,7 @@ def _failures_by_date(wh: Any, p: Any, dates: Sequence[date]) -> dict[date, tupl
         f"SELECT analysis_date AS d, COUNTIF(entity_id = '{DATE_LEVEL}') AS date_level, "
         f"COUNT(DISTINCT IF(entity_id = '{DATE_LEVEL}', NULL, entity_id)) AS entities "
         f"FROM {p.failures_table} WHERE processor_name = @p AND analysis_date IN UNNEST(@dates) "
-        "AND IFNULL(resolution_status, 'UNRESOLVED') != 'RESOLVED' GROUP BY analysis_date",
+        f"AND {STANDS} GROUP BY analysis_date",
         {"p": p.name, "dates": list(dates)},
     )
     return {r["d"]: (r["date_level"], r["entities"]) for r in rows}
@@ -91,7 +92,7 @@ def _partial(wh: Any, p: Any, dates: Sequence[date], with_rows: set[date]) -> li
     if p.failures_table and wh.table_exists(p.failures_table):
         fails = (f"UNION DISTINCT SELECT analysis_date AS d, entity_id AS e FROM {p.failures_table} "
                  "WHERE processor_name = @processor_name AND analysis_date IN UNNEST(@dates) "
-                 f"AND entity_id != '{DATE_LEVEL}' AND IFNULL(resolution_status, 'UNRESOLVED') != 'RESOLVED'")
+                 f"AND {NOT_DATE_LEVEL} AND {STANDS}")
     expected = p.expected_entities_sql.strip().rstrip(";")
     sql = f"""
         WITH expected AS (
@@ -175,7 +176,6 @@ def processor_gaps(wh: Any, p: Any, dates: Sequence[date]) -> list[Gap]:
 def find_gaps(plan: Any, registry: Any, wh: Any, *, start: date | None = None, end: date | None = None,
               processors: Iterable[str] | None = None) -> list[Gap]:
     """Every gap of the plan's processors over their planned dates, sorted."""
-    from bfplan.work import expand_dates
 
     only = set(processors) if processors is not None else None
     gaps: list[Gap] = []

@@ -8,7 +8,7 @@ commits together with the ledger's "done" marks for those partitions, or not at 
 batch (``@dates``, ``@start_date``, ``@end_date`` and the plan's params are bound), whose rows
 become the partitions. When it declares a ``failures_table``, rows with a non-NULL
 ``failure_category`` are per-entity failures: they go to that table instead, with the
-failure fields of :data:`FAILURE_COLUMNS`.
+columns of the failures contract (:mod:`bfplan.failures`) and the processor's own.
 """
 
 from __future__ import annotations
@@ -19,53 +19,11 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bfplan.warehouse.base import check_identifier, split_table
+from bfplan import failures
+from bfplan.warehouse.base import COLUMN_TYPES, check_identifier, split_table
 
 if TYPE_CHECKING:
     from bfplan.warehouse.base import Transaction, Warehouse
-
-#: Failure categories every processor may report. Only PROCESSING_ERROR means a bug.
-FAILURE_CATEGORIES = (
-    "INSUFFICIENT_DATA",
-    "INCOMPLETE_DATA",
-    "MISSING_DEPENDENCY",
-    "NO_SHOT_ZONE",
-    "CIRCUIT_BREAKER_ACTIVE",
-    "PROCESSING_ERROR",
-)
-
-#: Columns of a failures table (the seed's enhanced failure tracking), in BigQuery types.
-#: Output rows of a SqlProcessor may carry the ``failure_*``-only columns; they are dropped
-#: from the output table. expected/actual game counts are kept in both.
-FAILURE_COLUMNS: dict[str, str] = {
-    "processor_name": "STRING",
-    "run_id": "STRING",
-    "analysis_date": "DATE",
-    "entity_id": "STRING",
-    "failure_category": "STRING",
-    "failure_reason": "STRING",
-    "can_retry": "BOOL",
-    "failure_type": "STRING",
-    "is_correctable": "BOOL",
-    "expected_game_count": "INT64",
-    "actual_game_count": "INT64",
-    "missing_game_dates": "STRING",
-    "raw_data_checked": "BOOL",
-    "resolution_status": "STRING",
-    "resolved_at": "TIMESTAMP",
-    "created_at": "TIMESTAMP",
-}
-
-#: Columns that only describe a failure; a SqlProcessor drops them from its output rows.
-FAILURE_ONLY_COLUMNS = (
-    "failure_category",
-    "failure_reason",
-    "can_retry",
-    "failure_type",
-    "is_correctable",
-    "missing_game_dates",
-    "raw_data_checked",
-)
 
 #: What a critical field must be to count as valid (contamination checks, gaps).
 CRITICAL_RULES = ("not_null", "positive")
@@ -140,8 +98,8 @@ class ProcessorContext:
         return self.result.rows
 
     def replace_failures(self, select_sql: str, params: Mapping[str, Any] | None = None) -> dict[date, int]:
-        """Rewrite this processor's failure rows for the batch from a query producing
-        :data:`FAILURE_COLUMNS` (missing ones are NULL)."""
+        """Rewrite this processor's failure rows for the batch from a query producing the
+        failures table's columns (:meth:`Processor.failure_table_columns`)."""
         p = self.processor
         if not p.failures_table:
             raise ValueError(f"processor {p.name!r} declares no failures_table")
@@ -182,6 +140,13 @@ class Processor:
     description: str = ""
     #: JSON Schema for the processor's ``params`` in a plan
     params_schema: Mapping[str, Any] | None = None
+    #: the processor's own columns of its failures table (name → BigQuery type), besides the
+    #: shared ones of :data:`bfplan.failures.COLUMNS` (a pipeline's own counts, say)
+    failure_columns: Mapping[str, str] = field(default_factory=dict)
+    #: its own failure categories that are normal operation (besides bfplan.failures.EXPECTED_SKIPS)
+    expected_failure_categories: tuple[str, ...] = ()
+    #: failure types nothing will ever fix: their failures are PERMANENT, never retried
+    permanent_failure_types: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_identifier(self.name, "processor name")
@@ -195,6 +160,22 @@ class Processor:
             check_identifier(col, "critical field")
             if rule not in CRITICAL_RULES:
                 raise ValueError(f"{self.name}: critical field {col}: rule must be one of {CRITICAL_RULES}")
+        for col, typ in self.failure_columns.items():
+            check_identifier(col, "failure column")
+            if col in failures.COLUMNS or typ not in COLUMN_TYPES:
+                raise ValueError(f"{self.name}: failure column {col} {typ}: needs a name of its own and a type "
+                                 f"of {sorted(COLUMN_TYPES)}")
+        for word in (*self.expected_failure_categories, *self.permanent_failure_types):
+            check_identifier(word, "failure category or type")
+
+    def failure_table_columns(self) -> dict[str, str]:
+        """The columns of this processor's failures table: the shared ones, then its own."""
+        return failures.columns(dict(self.failure_columns))
+
+    @property
+    def expected_skips(self) -> tuple[str, ...]:
+        """Failure categories that are normal operation for this processor."""
+        return failures.expected_skips(self.expected_failure_categories)
 
     @property
     def entity_id_sql(self) -> str:
@@ -220,9 +201,10 @@ class Processor:
 class SqlProcessor(Processor):
     """A processor defined by one BigQuery Standard SQL ``SELECT`` (inline or a .sql file).
 
-    With a ``failures_table``, the query must also return :data:`FAILURE_ONLY_COLUMNS` and
-    ``expected_game_count`` / ``actual_game_count`` (NULL where they do not apply): rows
-    with a ``failure_category`` are failures, the others are the output.
+    With a ``failures_table``, the query must also return the failure-only columns of
+    :data:`bfplan.failures.FAILURE_ONLY` and the processor's own ``failure_columns`` (NULL
+    where they do not apply): rows with a ``failure_category`` are failures, the others are
+    the output (without the failure-only columns).
     """
 
     sql: str = ""
@@ -248,8 +230,9 @@ class SqlProcessor(Processor):
         query's own shape: no schema is written twice, and the transaction sees the tables."""
         params = ctx.standard_params
         if self.failures_table:
-            ctx.warehouse.ensure_table(self.failures_table, FAILURE_COLUMNS, partition_column="analysis_date")
-            shape = f"SELECT * EXCEPT ({', '.join(FAILURE_ONLY_COLUMNS)}) FROM ({self.select_sql}) AS __shape"
+            ctx.warehouse.ensure_table(self.failures_table, self.failure_table_columns(),
+                                       partition_column="analysis_date")
+            shape = f"SELECT * EXCEPT ({', '.join(failures.FAILURE_ONLY)}) FROM ({self.select_sql}) AS __shape"
         else:
             shape = self.select_sql
         ctx.warehouse.ensure_table_as(self.table, shape, params, partition_column=self.partition_column,
@@ -271,7 +254,7 @@ class SqlProcessor(Processor):
         ctx.transaction.execute(f"CREATE OR REPLACE TEMP TABLE {resolved} AS {self._resolved_select(stage)}",
                                 ctx.standard_params)
         ctx.replace_partitions(
-            f"SELECT * EXCEPT ({', '.join(FAILURE_ONLY_COLUMNS)}) FROM {stage} WHERE failure_category IS NULL"
+            f"SELECT * EXCEPT ({', '.join(failures.FAILURE_ONLY)}) FROM {stage} WHERE failure_category IS NULL"
         )
         ctx.transaction.replace_partitions(
             self.failures_table, "analysis_date", ctx.dates,
@@ -290,16 +273,16 @@ class SqlProcessor(Processor):
     def _resolved_select(self, stage: str) -> str:
         """Earlier failure rows of the batch whose entity now has an output row, as RESOLVED."""
         cols = []
-        for name, typ in FAILURE_COLUMNS.items():
+        for name, typ in self.failure_table_columns().items():
             if name == "resolution_status":
-                cols.append("CAST('RESOLVED' AS STRING) AS resolution_status")
+                cols.append(f"CAST('{failures.RESOLVED}' AS STRING) AS resolution_status")
             elif name == "resolved_at":
                 cols.append("CAST(IFNULL(f.resolved_at, CURRENT_TIMESTAMP()) AS TIMESTAMP) AS resolved_at")
             else:
                 cols.append(f"CAST(f.{name} AS {typ}) AS {name}")
         return (f"SELECT {', '.join(cols)} FROM {self.failures_table} AS f "
                 f"WHERE f.processor_name = @processor_name AND f.analysis_date IN UNNEST(@dates) "
-                f"AND f.entity_id != 'DATE_LEVEL' AND f.entity_id IN "
+                f"AND f.{failures.NOT_DATE_LEVEL} AND f.entity_id IN "
                 f"(SELECT {self.entity_id_sql} FROM {stage} WHERE failure_category IS NULL)")
 
     def _failure_select(self, stage: str) -> str:
@@ -309,12 +292,12 @@ class SqlProcessor(Processor):
             "analysis_date": f"CAST({self.partition_column} AS DATE)",
             "entity_id": self.entity_id_sql,
             "created_at": "CURRENT_TIMESTAMP()",
-            # a player who did not play will never have the games: nothing to resolve
-            "resolution_status": "IF(failure_type = 'PLAYER_DNP', 'PERMANENT', 'UNRESOLVED')",
+            # a failure of a type nothing will fix (the processor says which) is PERMANENT
+            "resolution_status": failures.resolution_sql(self.permanent_failure_types),
             "resolved_at": "CAST(NULL AS TIMESTAMP)",
         }
         exprs = []
-        for name, typ in FAILURE_COLUMNS.items():
+        for name, typ in self.failure_table_columns().items():
             expr = cols.get(name, name)
             exprs.append(f"CAST({expr} AS {typ}) AS {name}")
         return f"SELECT {', '.join(exprs)} FROM {stage} WHERE failure_category IS NOT NULL"

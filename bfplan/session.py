@@ -14,7 +14,9 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from bfplan.errors import BfplanError, PluginError, UsageError, WarehouseError, WarehouseUnavailable
-from bfplan.plan import Plan, load_plan, read_plugin_paths
+from bfplan.plan.build import read_plugin_paths
+from bfplan.plan.model import Plan
+from bfplan.plan.validate import validate_plan
 from bfplan.plugins import Registry, load_registry
 from bfplan.warehouse.base import Warehouse
 
@@ -166,5 +168,5 @@ def open_session(plan_path: str | os.PathLike[str], *, warehouse_url: str | None
     for where, message in failed.items():
         if where not in own:  # a --plugins-dir entry: not the plan's to locate
             raise PluginError(message)
-    plan = load_plan(path, registry=registry, overrides=overrides, plugin_errors=failed)
+    plan = validate_plan(path, registry=registry, overrides=overrides, plugin_errors=failed)
     return Session(plan, registry, config or dict(plan.warehouse), read_only)

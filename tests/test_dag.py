@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import networkx as nx
 
-from bfplan.dag import GateSpec, PhaseSpec, ProcSpec, batch_dates, build_dag
+from bfplan.dag import GateNode, GateSpec, PhaseSpec, ProcNode, ProcSpec, batch_dates, build_dag
 from tests.conftest import as_json
 
 D = [date(2021, 11, 1) + timedelta(days=i) for i in range(10)]
@@ -30,18 +30,18 @@ def test_phase_barrier_orders_every_node_of_phase_two_after_phase_one():
     ])
     g = dag.graph
     assert dag.problems == []
-    for one in [n for n in g if n[0] == "proc" and n[1] in "ab"]:
-        for two in [n for n in g if n[0] == "proc" and n[1] == "c"]:
+    for one in [n for n in g if isinstance(n, ProcNode) and n.processor in "ab"]:
+        for two in [n for n in g if isinstance(n, ProcNode) and n.processor == "c"]:
             assert nx.has_path(g, one, two)
     # barriers, not N x M edges: no direct edge between the phases' processor nodes
-    assert not any(u[0] == "proc" and v[0] == "proc" for u, v in g.edges)
+    assert not any(isinstance(u, ProcNode) and isinstance(v, ProcNode) for u, v in g.edges)
 
 
 def test_lineage_prefix_edges_let_a_failure_block_only_later_batches():
     dag = build_dag([PhaseSpec("one", (proc("src", "x.src"), proc("dst", "x.dst", inputs=["x.src"])))])
     g = dag.graph
-    src0, src1 = ("proc", "src", 0), ("proc", "src", 1)
-    dst0, dst1 = ("proc", "dst", 0), ("proc", "dst", 1)
+    src0, src1 = ProcNode("src", 0), ProcNode("src", 1)
+    dst0, dst1 = ProcNode("dst", 0), ProcNode("dst", 1)
     assert nx.has_path(g, src0, dst0) and nx.has_path(g, src0, dst1) and nx.has_path(g, src1, dst1)
     assert not nx.has_path(g, src1, dst0)  # dst's first week never reads src's second week
     assert dst0 not in nx.descendants(g, src1)
@@ -51,9 +51,9 @@ def test_processor_gates_sit_between_producer_and_consumer():
     gate = GateSpec("coverage", "after processor src", "block", {}, ("src",), 0, "p.src.gates[0]")
     dag = build_dag([PhaseSpec("one", (proc("src", "x.src", gates=[gate]), proc("dst", "x.dst", inputs=["x.src"])))])
     g = dag.graph
-    gnode = ("gate", "coverage", "after processor src", "p.src.gates[0]")
-    assert nx.has_path(g, ("proc", "src", 1), gnode)
-    assert nx.has_path(g, gnode, ("proc", "dst", 0))
+    gnode = GateNode("coverage", "after processor src", "p.src.gates[0]")
+    assert nx.has_path(g, ProcNode("src", 1), gnode)
+    assert nx.has_path(g, gnode, ProcNode("dst", 0))
 
 
 def test_reading_a_later_phase_is_a_problem():
@@ -72,7 +72,7 @@ def test_fifty_thousand_nodes_build_fast():
         proc(f"p{i}", f"x.p{i}", inputs=[f"x.p{i - 1}"] if i else [], batches=batch_dates(many, 1))
         for i in range(5)))]
     dag = build_dag(phases)
-    assert sum(1 for n in dag.graph if n[0] == "proc") == 50_000
+    assert len(dag.proc_nodes()) == 50_000
     assert nx.is_directed_acyclic_graph(dag.graph)
     assert time.perf_counter() - t0 < 15  # the benchmark measures it properly; this guards against O(n^2)
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from bfplan.ledger import monotonic_ns, utcnow
-from bfplan.lock import LOCK_COLUMNS, LOCKS, RunLock
+from bfplan.ledger.clock import monotonic_ns, utcnow
+from bfplan.ledger.lock import RunLock
+from bfplan.ledger.tables import LOCK_COLUMNS, LOCKS
 from bfplan.warehouse.duckdb import DuckDBWarehouse
 from tests.conftest import as_json
 
@@ -221,7 +222,7 @@ def test_validate_prints_the_policy_and_why(write_plan, bfplan):
     plan = write_plan(SLOW.format(end=2))
     text = bfplan("validate", plan).stdout
     assert "policy: backfill mode" in text
-    assert "query_timeout_s            60" in text
+    assert "entity_completeness        False" in text
     doc = as_json(bfplan("validate", plan, "--json", "--var", "x=1"))
     settings = {s["setting"]: s for s in doc["policy"]["settings"]}
     assert settings["entity_circuit_breaker"]["value"] is False

@@ -11,30 +11,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from bfplan.failures import DATE_LEVEL, STANDS
 from bfplan.gates.base import Finding
 from bfplan.modes import policy_for
+from bfplan.run.params import batch_params, processor_params
 from bfplan.warehouse.base import check_identifier
 
 if TYPE_CHECKING:
     from bfplan.gates.base import GateContext
-    from bfplan.plan import Plan
     from bfplan.processors import Processor
 
-#: Failure categories the seed's coverage script counts as expected skips, not problems.
-EXPECTED_SKIPS = (
-    "INSUFFICIENT_DATA",
-    "EXPECTED_INCOMPLETE",
-    "INCOMPLETE_DATA",
-    "MISSING_UPSTREAM",
-    "MISSING_DEPENDENCIES",
-    "MINIMUM_THRESHOLD_NOT_MET",
-    "NO_SHOT_ZONE",
-    "CIRCUIT_BREAKER_ACTIVE",
-)
-#: the failure category that means a bug in a processor
-PROCESSING_ERROR = "PROCESSING_ERROR"
-#: entity id of a failure that concerns a whole date (the processor wrote nothing for it)
-DATE_LEVEL = "DATE_LEVEL"
 #: entity ids named in one finding; the detail says how many there were in all
 ENTITY_CAP = 20
 #: dates listed in one finding's detail
@@ -94,30 +80,14 @@ def date_filter(column: str) -> str:
     return f"{col} BETWEEN @start_date AND @end_date"
 
 
-def processor_params(plan: Plan | None, name: str | None, mode: str = "backfill") -> dict[str, Any]:
-    """A processor's parameters as the runner hands them to it: plan dir, the mode's thresholds,
-    vars, params and its own (``name`` None: the plan-wide ones only)."""
-    base: dict[str, Any] = {**policy_for(mode).processor_params(), "circuit_broken_entities": []}
-    if plan is None:
-        return base
-    own: Mapping[str, Any] = {}
-    for _, ref in plan.processor_refs():
-        if ref.name == name:
-            own = ref.params
-    return {"plan_dir": str(plan.path.parent), **base, **plan.vars, **plan.params, **own}
-
-
 def query_params(ctx: GateContext, processor: Processor | None = None, **extra: Any) -> dict[str, Any]:
     """Bound parameters of a gate query: what a processor's own SQL may use (its
-    ``expected_entities_sql`` runs inside gate queries), plus ``extra``."""
-    dates = sorted(ctx.dates)
-    params = processor_params(ctx.plan, processor.name if processor else None, ctx.mode)
-    params.update({
-        "dates": dates, "start_date": dates[0], "end_date": dates[-1], "run_id": ctx.run_id,
-        "backfill_mode": ctx.mode == "backfill",
-    })
-    if processor is not None:
-        params["processor_name"] = processor.name
+    ``expected_entities_sql`` runs inside gate queries) over the stage's dates, plus ``extra``."""
+    name = processor.name if processor else None
+    params = processor_params(ctx.plan, name, policy_for(ctx.mode)) if ctx.plan is not None else {}
+    params = batch_params(params, ctx.dates, run_id=ctx.run_id, processor=name or "", mode=ctx.mode)
+    if processor is None:
+        params.pop("processor_name")
     params.update(extra)
     return params
 
@@ -193,7 +163,7 @@ def entity_ctes(ctx: GateContext, processor: Processor, *, expected_from_sql: bo
                  f"CAST(failure_category AS STRING) AS c FROM {p.failures_table} "
                  f"WHERE processor_name = @gate_processor AND {date_filter('analysis_date')} "
                  # a RESOLVED row records a failure a later run fixed: it accounts for nothing now
-                 "AND IFNULL(resolution_status, 'UNRESOLVED') != 'RESOLVED'")
+                 f"AND {STANDS}")
     else:
         fails = empty_relation({"d": "DATE", "e": "STRING", "c": "STRING"})
     if expected_from_sql and p.expected_entities_sql:

@@ -4,7 +4,7 @@ The seed's ``validate_backfill_coverage.py`` as a gate. For each of the stage's 
 declares ``expected_entities_sql``, one query compares, per date, the expected entities with
 the entities in the output table and in its failures table. A date's status:
 
-- NO_GAMES: nothing expected (pass);
+- NO_EXPECTED: nothing expected that day (pass);
 - no rows but entities expected: DEPS_MISSING when a ``DATE_LEVEL`` failure explains it (warn),
   SKIPPED when every expected entity has only expected-skip failures (pass), else UNTRACKED (fail);
 - rows present: INVESTIGATE when a failure has a category that is not an expected skip, e.g.
@@ -22,11 +22,10 @@ from collections import Counter, defaultdict
 from datetime import date
 from typing import Any
 
+from bfplan.failures import DATE_LEVEL
 from bfplan.gates.base import Finding, Gate, GateContext, GateResult
 from bfplan.gates.common import (
-    DATE_LEVEL,
     ENTITY_CAP,
-    EXPECTED_SKIPS,
     PERCENT_SCHEMA,
     PROCESSORS_SCHEMA,
     capped,
@@ -39,7 +38,7 @@ from bfplan.gates.common import (
 )
 
 #: date statuses and what they mean for the gate
-STATUS_LEVEL = {"OK": "pass", "NO_GAMES": "pass", "SKIPPED": "pass", "DEPS_MISSING": "warn",
+STATUS_LEVEL = {"OK": "pass", "NO_EXPECTED": "pass", "SKIPPED": "pass", "DEPS_MISSING": "warn",
                 "UNTRACKED": "fail", "INVESTIGATE": "fail"}
 
 _SUMMARY = """
@@ -136,7 +135,7 @@ class CoverageGate(Gate):
         return GateResult.from_findings(findings, "; ".join(lines))
 
     def _check_processor(self, ctx: GateContext, proc: Any) -> tuple[str, list[Finding]]:
-        skips = list(ctx.options.get("expected_skips") or EXPECTED_SKIPS)
+        skips = list(ctx.options.get("expected_skips") or proc.expected_skips)
         reconcile = bool(ctx.options.get("reconcile", False))
         min_cov = ctx.options.get("min_coverage", 100.0 if reconcile else None)
         ctes = entity_ctes(ctx, proc)
@@ -219,7 +218,7 @@ class CoverageGate(Gate):
 def _date_status(expected: int, actual: int, skipped: int, date_level: bool, bad: bool) -> str:
     """The seed's per-date status."""
     if not expected:
-        return "NO_GAMES"
+        return "NO_EXPECTED"
     if not actual:
         if date_level:
             return "DEPS_MISSING"

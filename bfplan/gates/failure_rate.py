@@ -17,14 +17,12 @@ from collections import Counter, defaultdict
 from datetime import date
 from typing import Any
 
+from bfplan.failures import DATE_LEVEL, PROCESSING_ERROR
 from bfplan.gates.base import Finding, Gate, GateContext, GateResult
 from bfplan.gates.common import (
-    DATE_LEVEL,
     DATE_SCHEMA,
     ENTITY_CAP,
-    EXPECTED_SKIPS,
     PERCENT_SCHEMA,
-    PROCESSING_ERROR,
     PROCESSORS_SCHEMA,
     capped,
     date_list,
@@ -121,7 +119,7 @@ class FailureRateGate(Gate):
         return GateResult.from_findings(findings, "; ".join(lines))
 
     def _check_processor(self, ctx: GateContext, proc: Any) -> tuple[str, list[Finding]]:
-        skips = set(ctx.options.get("expected_skips") or EXPECTED_SKIPS)
+        skips = set(ctx.options.get("expected_skips") or proc.expected_skips)
         ctes = entity_ctes(ctx, proc)
         params = query_params(ctx, proc, gate_processor=proc.name)
         planned = set(ctx.dates)

@@ -20,7 +20,9 @@ from typing import Any
 
 from bfplan.gates.base import Finding, Gate, GateContext, GateResult
 from bfplan.gates.common import date_filter, options_schema
-from bfplan.ledger import DONE, PARTITIONS, utcnow
+from bfplan.ledger.clock import utcnow
+from bfplan.ledger.tables import PARTITIONS
+from bfplan.status import PartitionStatus
 
 DEFAULT_MAX_AGE_HOURS = 24.0
 
@@ -29,7 +31,7 @@ SELECT processor, partition_date AS d, finished_at FROM (
   SELECT processor, partition_date, finished_at,
          ROW_NUMBER() OVER (PARTITION BY processor, partition_date ORDER BY recorded_ns DESC) AS rn
   FROM {PARTITIONS}
-  WHERE plan_name = @plan_name AND status = '{DONE}' AND processor IN UNNEST(@processors)
+  WHERE plan_name = @plan_name AND status = '{PartitionStatus.DONE.value}' AND processor IN UNNEST(@processors)
     AND {date_filter('partition_date')}
 ) AS __latest WHERE rn = 1
 """

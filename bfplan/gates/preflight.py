@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from bfplan.failures import STANDS
 from bfplan.gates.base import Finding, Gate, GateContext, GateResult
 from bfplan.gates.common import (
     BOOTSTRAP_SCHEMA,
@@ -32,9 +33,10 @@ from bfplan.gates.common import (
     date_filter,
     fmt_pct,
     options_schema,
-    processor_params,
     query_params,
 )
+from bfplan.modes import policy_for
+from bfplan.run.params import processor_params
 
 OK_PCT = 99.0
 TABLE_FAIL_PCT = 80.0
@@ -97,7 +99,7 @@ class PreflightGate(Gate):
     # -- inputs --------------------------------------------------------------------------------
     @staticmethod
     def _missing_files(ctx: GateContext, proc: Any, expected: list[date]) -> list[date] | None:
-        params = processor_params(ctx.plan, proc.name, ctx.mode)
+        params = processor_params(ctx.plan, proc.name, policy_for(ctx.mode)) if ctx.plan else {}
         source_files = getattr(proc, "source_files", None)
         if source_files is None or source_files(params, expected[0]) is None:
             return None
@@ -146,7 +148,7 @@ class PreflightGate(Gate):
             return set()
         sql = (f"SELECT DISTINCT CAST(analysis_date AS DATE) AS d FROM {table} "
                f"WHERE processor_name = @producer AND {date_filter('analysis_date')} "
-               "AND IFNULL(resolution_status, 'UNRESOLVED') != 'RESOLVED'")
+               f"AND {STANDS}")
         params = query_params(ctx, None, dates=expected, start_date=expected[0], end_date=expected[-1],
                               producer=producer.name)
         return {r["d"] for r in ctx.warehouse.query(sql, params)}

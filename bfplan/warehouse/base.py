@@ -105,6 +105,9 @@ class Warehouse(ABC):
     read_only: bool = False
     #: False when a read-only open found no warehouse at all (nothing has run yet): it reads as empty
     exists: bool = True
+    #: on-demand price per TiB scanned, where the engine charges by bytes and can estimate them
+    #: (:meth:`estimate_bytes`); None where it cannot
+    price_per_tib: float | None = None
 
     def writable(self, what: str) -> None:
         """Raise unless this warehouse may be written (adapters call it before every write)."""

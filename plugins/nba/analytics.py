@@ -11,6 +11,8 @@ from pathlib import Path
 
 from bfplan.processors import SqlProcessor
 
+from .failures import FAILURE_CONTRACT
+
 SQL_DIR = Path(__file__).parent / "sql" / "analytics"
 
 GAMEBOOK = "nba_raw.nbac_gamebook_player_stats"
@@ -59,6 +61,7 @@ def analytics_processors() -> list[SqlProcessor]:
             entity_key=("player_lookup",),
             expected_entities_sql=_ACTIVE_PLAYERS_SQL,
             failures_table=ANALYTICS_FAILURES,
+            **FAILURE_CONTRACT,
             lookback_days=0,
             clustering=("player_lookup", "team_abbr"),
             description="Phase 3: one row per active player per game (box score, shot zones, usage, props)",

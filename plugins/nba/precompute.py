@@ -17,7 +17,7 @@ Choices the spec left open, fixed here (the SQL files repeat them where they app
   ``expected_game_count`` / ``actual_game_count``, ``is_production_ready``), but the per-entity
   ``INCOMPLETE_DATA`` check only runs in daily mode: backfill mode skips it (spec §6 item 2).
   Player completeness = the player's games ÷ the scheduled games of the player's latest team;
-  ``expected_game_count`` / ``actual_game_count`` / ``missing_game_dates`` always describe the
+  ``expected_game_count`` / ``actual_game_count`` / ``missing_dates`` always describe the
   14-day window that the DNP-vs-data-gap classification (spec §4) uses. TDZA completeness = the
   share of the team's last 15 scheduled games that have a TDGS row with shot-zone data.
 * **PSZA** entities are the players with active games this season before the date plus the
@@ -46,6 +46,7 @@ from pathlib import Path
 
 from bfplan.processors import SqlProcessor
 
+from .failures import FAILURE_CONTRACT
 from .sqlfiles import load_sql
 
 SQL_DIR = Path(__file__).parent / "sql" / "precompute"
@@ -112,6 +113,7 @@ def precompute_processors() -> list[SqlProcessor]:
             },
             expected_entities_sql=TEAMS_WITH_GAMES_SQL,
             failures_table=FAILURES,
+            **FAILURE_CONTRACT,
             lookback_days=None,
             clustering=("team_abbr",),
             description="Phase 4 TDZA: each team's zone defense over its last 15 games vs the league",
@@ -126,6 +128,7 @@ def precompute_processors() -> list[SqlProcessor]:
             critical_fields={"paint_pct_last_10": "not_null", "games_in_sample_10": "positive"},
             expected_entities_sql=PLAYED_PLAYERS_SQL,
             failures_table=FAILURES,
+            **FAILURE_CONTRACT,
             lookback_days=None,
             clustering=("player_lookup",),
             description="Phase 4 PSZA: each player's shot zones over the last 10/20 games",
@@ -141,6 +144,7 @@ def precompute_processors() -> list[SqlProcessor]:
             critical_fields={"shot_zone_mismatch_score": "not_null"},
             expected_entities_sql=PLAYED_PLAYERS_SQL,
             failures_table=FAILURES,
+            **FAILURE_CONTRACT,
             lookback_days=0,
             clustering=("player_lookup",),
             description="Phase 4 PCF: fatigue, shot-zone mismatch, pace and usage-spike adjustments",
@@ -155,6 +159,7 @@ def precompute_processors() -> list[SqlProcessor]:
             critical_fields={"points_avg_season": "not_null", "games_played_season": "positive"},
             expected_entities_sql=PLAYED_PLAYERS_SQL,
             failures_table=FAILURES,
+            **FAILURE_CONTRACT,
             lookback_days=None,  # PGS and TOGS: season to date
             input_lookback={UPGC: 0, PSZA: 0},  # the day's own context and shot-zone rows
             clustering=("player_lookup",),
@@ -172,6 +177,7 @@ def precompute_processors() -> list[SqlProcessor]:
             critical_filter="data_source != 'early_season'",
             expected_entities_sql=PLAYED_PLAYERS_SQL,
             failures_table=FAILURES,
+            **FAILURE_CONTRACT,
             lookback_days=None,  # PGS and TOGS: season to date (recent trend, minutes, win %)
             input_lookback={PDC: 0, PCF: 0, PSZA: 0, TDZA: 0, UPGC: 0},  # Phase 4 rows of the day itself
             clustering=("player_lookup",),

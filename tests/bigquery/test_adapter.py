@@ -10,8 +10,9 @@ from google.cloud import bigquery
 
 import bfplan.warehouse.bigquery as bq
 from bfplan.errors import WarehouseError
-from bfplan.ledger import DONE, Ledger
-from bfplan.processors import FAILURE_COLUMNS, ProcessorContext, SqlProcessor
+from bfplan.ledger import Ledger
+from bfplan.processors import ProcessorContext, SqlProcessor
+from bfplan.status import PartitionStatus
 from bfplan.warehouse.bigquery import BigQueryWarehouse
 from tests.bigquery.conftest import PROJECT
 from tests.conftest import as_json
@@ -183,12 +184,15 @@ def test_sql_processor_stages_in_a_temp_table_and_splits_failures(wh):
       IF(p = 'p3', 'missing box score', NULL) AS failure_reason,
       IF(p = 'p3', TRUE, NULL) AS can_retry, IF(p = 'p3', 'PLAYER_DNP', NULL) AS failure_type,
       CAST(NULL AS BOOL) AS is_correctable, 3 AS expected_game_count, 2 AS actual_game_count,
-      CAST(NULL AS STRING) AS missing_game_dates, CAST(NULL AS BOOL) AS raw_data_checked
+      3 AS expected_count, 2 AS actual_count,
+      CAST(NULL AS STRING) AS missing_dates, CAST(NULL AS BOOL) AS raw_data_checked
     FROM UNNEST(@dates) AS d CROSS JOIN UNNEST(['p1', 'p2', 'p3']) AS p
     CROSS JOIN UNNEST([10]) AS p_pts
     """
     proc = SqlProcessor(name="pts", table="nba.player_pts", partition_column="game_date", entity_key=("player",),
-                        failures_table="nba.failures", sql=sql, clustering=("player",))
+                        failures_table="nba.failures", sql=sql, clustering=("player",),
+                        failure_columns={"expected_game_count": "INT64", "actual_game_count": "INT64"},
+                        permanent_failure_types=("PLAYER_DNP",))
     for _ in range(2):  # idempotent, failures included
         with wh.transaction() as tx:
             ctx = ProcessorContext(processor=proc, dates=[D1, D2], params={}, run_id="run-1", mode="backfill",
@@ -202,7 +206,7 @@ def test_sql_processor_stages_in_a_temp_table_and_splits_failures(wh):
     failures = wh.query("SELECT * FROM nba.failures ORDER BY analysis_date")
     assert [f["entity_id"] for f in failures] == ["p3", "p3"]
     assert {f["resolution_status"] for f in failures} == {"PERMANENT"}
-    assert set(failures[0]) == set(FAILURE_COLUMNS)
+    assert set(failures[0]) == set(proc.failure_table_columns())
     assert _scratch_tables(wh) == []
 
 
@@ -239,16 +243,16 @@ def test_ledger_marks_commit_with_the_data(wh):
     started = datetime(2021, 11, 1, 12)
     with wh.transaction() as tx:
         rows = tx.replace_partitions("nba.games", "game_date", [D1, D2], GAMES, {"dates": [D1, D2], "scale": 1})
-        ledger.mark_in(tx, ledger.partition_records(run_id, "games", "nba.games", [D1, D2], DONE, attempt=1,
+        ledger.mark_in(tx, ledger.partition_records(run_id, "games", "nba.games", [D1, D2], PartitionStatus.DONE, attempt=1,
                                                     rows=rows, started_at=started))
     with pytest.raises(RuntimeError), wh.transaction() as tx:
         tx.replace_partitions("nba.games", "game_date", [D3], GAMES, {"dates": [D3], "scale": 1})
-        ledger.mark_in(tx, ledger.partition_records(run_id, "games", "nba.games", [D3], DONE, attempt=1,
+        ledger.mark_in(tx, ledger.partition_records(run_id, "games", "nba.games", [D3], PartitionStatus.DONE, attempt=1,
                                                     rows={D3: 4}, started_at=started))
         raise RuntimeError("killed before commit")
     state = ledger.current()
     assert sorted(state) == [("games", D1), ("games", D2)]
-    assert [(s.status, s.rows, s.run_id) for s in state.values()] == [(DONE, 2, run_id), (DONE, 3, run_id)]
+    assert [(s.status, s.rows, s.run_id) for s in state.values()] == [(PartitionStatus.DONE, 2, run_id), (PartitionStatus.DONE, 3, run_id)]
     assert ledger.current(processors=["games"], start=D2, end=D2).keys() == {("games", D2)}
     ledger.finish_run(run_id, "plan.yaml", "backfill", "succeeded", {"done": 2})
     statuses = wh.query("SELECT status FROM bfplan.runs WHERE run_id = @r ORDER BY recorded_ns", {"r": run_id})

@@ -136,7 +136,7 @@ def test_estimate_totals_and_prices(november: Path) -> None:
     session = open_session(november)
     wh = DryRun(november.parent / "nov.duckdb")
     try:
-        from bfplan.runner import Runner
+        from bfplan.run.runner import Runner
 
         todo = Runner(session.plan, session.registry, wh).prepare()[0].todo
         estimates = {e.processor: e for e in estimate_plan(session.plan, session.registry, wh,

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from bfplan.checks import CheckReport, run_checks
+from bfplan.check import CheckReport, run_checks
 from bfplan.cli import cli
 from bfplan.gates.base import GateContext, GateResult
 from bfplan.session import open_session

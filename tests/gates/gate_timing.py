@@ -17,10 +17,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
+from bfplan.failures import COLUMNS as FAILURE_COLUMNS
 from bfplan.gates import builtin_gates
 from bfplan.gates.base import GateContext
 from bfplan.ledger import Ledger, utcnow
-from bfplan.processors import FAILURE_COLUMNS, Processor
+from bfplan.processors import Processor
 from bfplan.warehouse.duckdb import DuckDBWarehouse
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from bfplan.modes import policy_for
 from bfplan.plugins import import_path
 from bfplan.processors import ProcessorContext, ProcessorResult, SqlProcessor
 from bfplan.warehouse.duckdb import DuckDBWarehouse
@@ -446,7 +447,7 @@ def run(
         ctx = ProcessorContext(
             processor=processor,
             dates=list(dates),
-            params=dict(params or {}),
+            params={**policy_for(mode).processor_params(), **(params or {})},
             run_id="t",
             mode=mode,
             warehouse=wh,

@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
+from bfplan.failures import FAILURE_ONLY as FAILURE_ONLY_COLUMNS
 from bfplan.plugins import import_path
-from bfplan.processors import FAILURE_COLUMNS, FAILURE_ONLY_COLUMNS, ProcessorContext, ProcessorResult
+from bfplan.processors import ProcessorContext, ProcessorResult
 from bfplan.warehouse.duckdb import DuckDBWarehouse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,7 +105,7 @@ def _precreate(wh: DuckDBWarehouse, p: Any, dates: Sequence[date]) -> None:
     # the query's own shape first.
     if not getattr(p, "failures_table", None) or wh.table_exists(p.table):
         return
-    wh.ensure_table(p.failures_table, FAILURE_COLUMNS, partition_column="analysis_date")
+    wh.ensure_table(p.failures_table, p.failure_table_columns(), partition_column="analysis_date")
     wh.execute(f"CREATE SCHEMA IF NOT EXISTS {p.table.split('.')[0]}")
     wh.execute(
         f"CREATE TABLE {p.table} AS SELECT * EXCEPT ({', '.join(FAILURE_ONLY_COLUMNS)}) "

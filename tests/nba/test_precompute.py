@@ -167,7 +167,7 @@ def test_tdza_relaxed_threshold_and_zone_less_games(wh: DuckDBWarehouse) -> None
     assert bos_fail["failure_type"] == "DATA_GAP" and bos_fail["is_correctable"] is True
     assert bos_fail["can_retry"] is True
     assert (bos_fail["expected_game_count"], bos_fail["actual_game_count"]) == (15, 13)
-    assert json.loads(bos_fail["missing_game_dates"]) == [day(3).isoformat(), day(7).isoformat()]
+    assert json.loads(bos_fail["missing_dates"]) == [day(3).isoformat(), day(7).isoformat()]
     # the same date in backfill mode is written (completeness is stored, not enforced)
     res = run(wh, PROCESSORS["tdza"], [day(16)])
     assert res.rows == {day(16): 1}
@@ -523,9 +523,9 @@ def test_pdc_daily_mode_classifies_dnp_data_gap_and_mixed(wh: DuckDBWarehouse) -
     for player in ("dnp_guy", "gap_guy", "mixed_guy"):
         f = fails[player]
         assert (f["expected_game_count"], f["actual_game_count"]) == (14, 12)
-        assert json.loads(f["missing_game_dates"]) == [day(30).isoformat(), day(32).isoformat()]
+        assert json.loads(f["missing_dates"]) == [day(30).isoformat(), day(32).isoformat()]
     assert (fails["short"]["expected_game_count"], fails["short"]["actual_game_count"]) == (4, 3)
-    assert json.loads(fails["short"]["missing_game_dates"]) == [day(33).isoformat()]
+    assert json.loads(fails["short"]["missing_dates"]) == [day(33).isoformat()]
     # backfill mode skips the completeness check (spec §6): all five are written, completeness stored
     result = run(wh, PROCESSORS["pdc"], [d])
     assert result.rows == {d: 5}

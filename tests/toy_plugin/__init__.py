@@ -38,8 +38,8 @@ SELECT d AS day, CAST(n AS STRING) AS k, CAST(n * 10 AS INT64) AS v,
   IF(CAST(n AS STRING) IN UNNEST(@missing), TRUE, NULL) AS can_retry,
   IF(CAST(n AS STRING) IN UNNEST(@missing), IF(n = 3, 'PLAYER_DNP', 'DATA_GAP'), NULL) AS failure_type,
   IF(CAST(n AS STRING) IN UNNEST(@missing), n != 3, NULL) AS is_correctable,
-  CAST(NULL AS STRING) AS missing_game_dates, CAST(NULL AS BOOL) AS raw_data_checked,
-  CAST(NULL AS INT64) AS expected_game_count, CAST(NULL AS INT64) AS actual_game_count
+  CAST(NULL AS STRING) AS missing_dates, CAST(NULL AS BOOL) AS raw_data_checked,
+  CAST(NULL AS INT64) AS expected_count, CAST(NULL AS INT64) AS actual_count
 FROM UNNEST(@dates) AS d CROSS JOIN UNNEST(GENERATE_ARRAY(1, 3)) AS n
 """
 
@@ -120,13 +120,18 @@ def processors() -> list[Any]:
         SqlProcessor(name="cum", table="toy.cum", partition_column="day", inputs=("toy.dbl",), sql=CUM,
                      lookback_days=None),
         SqlProcessor(name="ent", table="toy.ent", partition_column="day", entity_key=("k",), sql=ENT,
-                     failures_table="toy.failures", expected_entities_sql=EXPECTED),
+                     failures_table="toy.failures", expected_entities_sql=EXPECTED,
+                     permanent_failure_types=("PLAYER_DNP",)),
         Flaky(name="flaky", table="toy.flaky", partition_column="day", inputs=("toy.src",)),
         Halfway(name="halfway", table="toy.halfway", partition_column="day"),
         Transient(name="transient", table="toy.transient", partition_column="day"),
         Noop(name="noop", table="toy.noop", partition_column="day"),
         Noop(name="slow", table="toy.slow", partition_column="day", sleep_s=0.2),
         Bulk(name="bulk", table="toy.bulk", partition_column="day"),
+        # what the mode's policy hands a processor
+        SqlProcessor(name="modeflags", table="toy.modeflags", partition_column="day",
+                     sql="SELECT day, @check_completeness AS check_completeness, @backfill_mode AS backfill_mode "
+                         "FROM UNNEST(@dates) AS day"),
     ]
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bfplan import hookimpl
-from bfplan.processors import FAILURE_COLUMNS, Processor, ProcessorContext, ProcessorResult, SqlProcessor
+from bfplan.processors import Processor, ProcessorContext, ProcessorResult, SqlProcessor
 
 BOX_COLUMNS = {"day": "DATE", "player_id": "STRING", "team": "STRING", "points": "INT64"}
 
@@ -52,7 +52,7 @@ class FormSql(SqlProcessor):
     def run(self, ctx: ProcessorContext) -> ProcessorResult:
         ctx.warehouse.ensure_table(self.table, FORM_COLUMNS, partition_column=self.partition_column)
         assert self.failures_table
-        ctx.warehouse.ensure_table(self.failures_table, FAILURE_COLUMNS, partition_column="analysis_date")
+        ctx.warehouse.ensure_table(self.failures_table, self.failure_table_columns(), partition_column="analysis_date")
         return super().run(ctx)
 
 
@@ -70,7 +70,8 @@ SELECT day, player_id, CAST(games AS INT64) AS games, CAST(points_avg AS FLOAT64
        WHEN games < @min_games THEN 'INSUFFICIENT_DATA' END AS failure_category,
   CAST(NULL AS STRING) AS failure_reason, CAST(NULL AS BOOL) AS can_retry,
   CAST(NULL AS STRING) AS failure_type, CAST(NULL AS BOOL) AS is_correctable,
-  CAST(NULL AS STRING) AS missing_game_dates, CAST(NULL AS BOOL) AS raw_data_checked,
+  CAST(NULL AS STRING) AS missing_dates, CAST(NULL AS BOOL) AS raw_data_checked,
+  CAST(NULL AS INT64) AS expected_count, CAST(games AS INT64) AS actual_count,
   CAST(NULL AS INT64) AS expected_game_count, CAST(games AS INT64) AS actual_game_count
 FROM season WHERE played_today = 1
 """

@@ -175,6 +175,8 @@ SELECT
   CAST(IF(problems = '', NULL, FALSE) AS BOOL) AS can_retry,
   CAST(IF(problems = '', NULL, 'PROCESSING_ERROR') AS STRING) AS failure_type,
   CAST(IF(problems = '', NULL, FALSE) AS BOOL) AS is_correctable,
-  CAST(NULL AS STRING) AS missing_game_dates,
+  CAST(NULL AS STRING) AS missing_dates,
+  CAST(NULL AS INT64) AS expected_count,
+  CAST(NULL AS INT64) AS actual_count,
   CAST(IF(problems = '', NULL, TRUE) AS BOOL) AS raw_data_checked
 FROM checked

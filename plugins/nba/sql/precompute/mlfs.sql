@@ -375,7 +375,9 @@ SELECT
   CAST(FALSE AS BOOL) AS can_retry,
   CAST(IF(has_null_feature, 'PROCESSING_ERROR', NULL) AS STRING) AS failure_type,
   CAST(FALSE AS BOOL) AS is_correctable,
-  CAST(NULL AS STRING) AS missing_game_dates,
+  CAST(NULL AS STRING) AS missing_dates,
+  CAST(expected_game_count AS INT64) AS expected_count,
+  CAST(actual_game_count AS INT64) AS actual_count,
   CAST(FALSE AS BOOL) AS raw_data_checked
 FROM feature_rows
 CROSS JOIN names
@@ -394,7 +396,7 @@ SELECT
   CAST(SUBSTR(TO_HEX(SHA256(CONCAT(p.player_lookup, '|', CAST(p.game_date AS STRING), '|early_season'))), 1, 16)
        AS STRING),
   CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(FALSE AS BOOL), CAST(NULL AS STRING), CAST(FALSE AS BOOL),
-  CAST(NULL AS STRING), CAST(FALSE AS BOOL)
+  CAST(NULL AS STRING), CAST(0 AS INT64), CAST(0 AS INT64), CAST(FALSE AS BOOL)
 FROM placeholders AS p
 CROSS JOIN names
 UNION ALL
@@ -414,5 +416,6 @@ SELECT
               CAST(d.pcf_players AS STRING), ', PSZA ', CAST(d.psza_players AS STRING), ' players (',
               CAST(d.min_players AS STRING), ' required each); TDZA ', CAST(d.tdza_teams AS STRING),
               ' teams (20 required)') AS STRING),
-  CAST(TRUE AS BOOL), CAST(NULL AS STRING), CAST(TRUE AS BOOL), CAST(NULL AS STRING), CAST(FALSE AS BOOL)
+  CAST(TRUE AS BOOL), CAST(NULL AS STRING), CAST(TRUE AS BOOL), CAST(NULL AS STRING),
+  CAST(NULL AS INT64), CAST(NULL AS INT64), CAST(FALSE AS BOOL)
 FROM date_level AS d

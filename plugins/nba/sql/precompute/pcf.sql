@@ -157,6 +157,8 @@ SELECT
   CAST(FALSE AS BOOL) AS can_retry,
   CAST(IF(failure_category = 'PROCESSING_ERROR', 'PROCESSING_ERROR', NULL) AS STRING) AS failure_type,
   CAST(FALSE AS BOOL) AS is_correctable,
-  CAST(NULL AS STRING) AS missing_game_dates,
+  CAST(NULL AS STRING) AS missing_dates,
+  CAST(NULL AS INT64) AS expected_count,
+  CAST(NULL AS INT64) AS actual_count,
   CAST(FALSE AS BOOL) AS raw_data_checked
 FROM judged

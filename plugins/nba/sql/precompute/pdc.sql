@@ -137,7 +137,7 @@ windows AS (
          COUNT(IF(in_14d AND NOT played AND active_in_raw, 1, NULL)) AS gap_games,
          COUNT(IF(in_14d AND NOT played AND NOT active_in_raw, 1, NULL)) AS dnp_games,
          -- the missing dates are only reported by daily mode's INCOMPLETE_DATA failures
-         CONCAT('[', STRING_AGG(IF(NOT @backfill_mode AND in_14d AND NOT played,
+         CONCAT('[', STRING_AGG(IF(@check_completeness AND in_14d AND NOT played,
                                    CONCAT('"', CAST(game_date AS STRING), '"'), NULL),
                                 ',' ORDER BY game_date), ']') AS missing_dates
   FROM sched_windows
@@ -181,7 +181,7 @@ judged AS (
            -- spec §4: the circuit breaker is checked first (daily mode trips it; no retry)
            WHEN player_lookup IN UNNEST(@circuit_broken_entities) THEN 'CIRCUIT_BREAKER_ACTIVE'
            WHEN season_day < 14 THEN 'INSUFFICIENT_DATA'
-           WHEN NOT @backfill_mode AND NOT (l5_pct >= 90 AND l10_pct >= 90 AND l7d_pct >= 90 AND l14d_pct >= 90)
+           WHEN @check_completeness AND NOT (l5_pct >= 90 AND l10_pct >= 90 AND l7d_pct >= 90 AND l14d_pct >= 90)
              THEN 'INCOMPLETE_DATA'
            WHEN k < 5 THEN 'INSUFFICIENT_DATA'
            WHEN points_avg_season IS NULL OR points_avg_season < 0 OR points_avg_5 IS NULL
@@ -263,6 +263,8 @@ SELECT
   CAST(CASE failure_category WHEN 'INCOMPLETE_DATA' THEN incomplete_type
                              WHEN 'PROCESSING_ERROR' THEN 'PROCESSING_ERROR' END AS STRING) AS failure_type,
   CAST(failure_category = 'INCOMPLETE_DATA' AND gap_games > 0 AS BOOL) AS is_correctable,
-  CAST(IF(failure_category = 'INCOMPLETE_DATA', missing_dates, NULL) AS STRING) AS missing_game_dates,
+  CAST(IF(failure_category = 'INCOMPLETE_DATA', missing_dates, NULL) AS STRING) AS missing_dates,
+  CAST(expected_games AS INT64) AS expected_count,
+  CAST(actual_games AS INT64) AS actual_count,
   CAST(failure_category = 'INCOMPLETE_DATA' AS BOOL) AS raw_data_checked
 FROM judged

@@ -89,7 +89,7 @@ window_14d AS (
          COUNT(IF(p.game_idx IS NULL AND gb.active_in_raw = 1, 1, NULL)) AS gap_games,
          COUNT(IF(p.game_idx IS NULL AND IFNULL(gb.active_in_raw, 0) = 0, 1, NULL)) AS dnp_games,
          -- the missing dates are only reported by daily mode's INCOMPLETE_DATA failures
-         CONCAT('[', STRING_AGG(IF(NOT @backfill_mode AND p.game_idx IS NULL,
+         CONCAT('[', STRING_AGG(IF(@check_completeness AND p.game_idx IS NULL,
                                    CONCAT('"', CAST(ts.game_date AS STRING), '"'), NULL),
                                 ',' ORDER BY ts.game_date), ']') AS missing_dates
   FROM entities AS e
@@ -143,7 +143,7 @@ judged AS (
            -- spec §4: the circuit breaker is checked first (daily mode trips it; no retry)
            WHEN player_lookup IN UNNEST(@circuit_broken_entities) THEN 'CIRCUIT_BREAKER_ACTIVE'
            WHEN season_day < 14 THEN 'INSUFFICIENT_DATA'
-           WHEN NOT @backfill_mode AND completeness_pct < 90 THEN 'INCOMPLETE_DATA'
+           WHEN @check_completeness AND completeness_pct < 90 THEN 'INCOMPLETE_DATA'
            WHEN games_10 < 10 THEN 'INSUFFICIENT_DATA'
            WHEN games_10 > 10 OR games_20 > 20 OR paint_pct_10 NOT BETWEEN 0 AND 1 OR mid_pct_10 NOT BETWEEN 0 AND 1
                 OR three_pct_10 NOT BETWEEN 0 AND 1 THEN 'PROCESSING_ERROR'
@@ -215,6 +215,8 @@ SELECT
   CAST(CASE failure_category WHEN 'INCOMPLETE_DATA' THEN incomplete_type
                              WHEN 'PROCESSING_ERROR' THEN 'PROCESSING_ERROR' END AS STRING) AS failure_type,
   CAST(failure_category = 'INCOMPLETE_DATA' AND gap_games > 0 AS BOOL) AS is_correctable,
-  CAST(IF(failure_category = 'INCOMPLETE_DATA', missing_dates, NULL) AS STRING) AS missing_game_dates,
+  CAST(IF(failure_category = 'INCOMPLETE_DATA', missing_dates, NULL) AS STRING) AS missing_dates,
+  CAST(expected_games AS INT64) AS expected_count,
+  CAST(actual_games AS INT64) AS actual_count,
   CAST(failure_category = 'INCOMPLETE_DATA' AS BOOL) AS raw_data_checked
 FROM judged

@@ -157,7 +157,7 @@ judged AS (
            -- spec §4: the circuit breaker is checked first (daily mode trips it; no retry)
            WHEN team_abbr IN UNNEST(@circuit_broken_entities) THEN 'CIRCUIT_BREAKER_ACTIVE'
            WHEN season_day < 14 THEN 'INSUFFICIENT_DATA'
-           WHEN NOT @backfill_mode AND completeness_pct < 90 THEN 'INCOMPLETE_DATA'
+           WHEN @check_completeness AND completeness_pct < 90 THEN 'INCOMPLETE_DATA'
            WHEN games_in_sample < min_games THEN 'INSUFFICIENT_DATA'
            WHEN zone_games = 0 THEN 'NO_SHOT_ZONE'
            WHEN games_in_sample > 15 OR paint_pct NOT BETWEEN 0 AND 1 OR mid_pct NOT BETWEEN 0 AND 1
@@ -240,6 +240,8 @@ SELECT
   CAST(CASE failure_category WHEN 'INCOMPLETE_DATA' THEN 'DATA_GAP' WHEN 'PROCESSING_ERROR' THEN 'PROCESSING_ERROR' END
        AS STRING) AS failure_type,
   CAST(failure_category = 'INCOMPLETE_DATA' AS BOOL) AS is_correctable,
-  CAST(IF(failure_category = 'INCOMPLETE_DATA', missing_dates, NULL) AS STRING) AS missing_game_dates,
+  CAST(IF(failure_category = 'INCOMPLETE_DATA', missing_dates, NULL) AS STRING) AS missing_dates,
+  CAST(expected_games AS INT64) AS expected_count,
+  CAST(actual_games AS INT64) AS actual_count,
   CAST(FALSE AS BOOL) AS raw_data_checked
 FROM judged

@@ -21,11 +21,13 @@ from datetime import date
 
 from bfplan.dag import GateSpec
 from bfplan.gates.base import Gate, GateContext, GateResult
-from bfplan.ledger import GATE_RUNNING, GateState, Ledger, utcnow
-from bfplan.lineage import VersionIndex
-from bfplan.plan import GateRef, Plan
+from bfplan.ledger.clock import utcnow
+from bfplan.ledger.ledger import GateState, Ledger
+from bfplan.ledger.lineage import VersionIndex
+from bfplan.plan.model import GateRef, Plan
 from bfplan.plugins import Registry, where
 from bfplan.processors import Processor
+from bfplan.status import GateStatus
 from bfplan.warehouse.base import ReadOnlyWarehouse, Warehouse
 
 
@@ -86,9 +88,9 @@ def needs_recheck(state: GateState | None, current: str) -> bool:
     verdict blocked, never came, or judged other inputs than there are now."""
     if state is None:
         return False
-    if state.status == GATE_RUNNING:
+    if state.status == GateStatus.RUNNING:
         return True
-    if state.status == "fail" and state.severity == "block":
+    if state.status == GateStatus.FAIL and state.severity == "block":
         return True
     return state.fingerprint != current
 
@@ -109,7 +111,7 @@ def gate_context(spec: GateSpec, *, plan: Plan, registry: Registry, warehouse: W
 def evaluate(gate: Gate, ctx: GateContext, spec: GateSpec, ledger: Ledger, current: str) -> GateResult:
     """Run ``gate.check`` and keep its verdict; a gate that raises fails, naming where."""
     started = utcnow()
-    ledger.record_gate(ledger.gate_record(ctx.run_id, spec.name, spec.stage, GATE_RUNNING, spec.severity,
+    ledger.record_gate(ledger.gate_record(ctx.run_id, spec.name, spec.stage, GateStatus.RUNNING, spec.severity,
                                           "started", [], started, key=spec.key, fingerprint=current))
     try:
         result = gate.check(ctx)

@@ -20,14 +20,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from bfplan.ledger import PARTITIONS, SCHEMA, monotonic_ns
+from bfplan.ledger.clock import monotonic_ns
+from bfplan.ledger.tables import LINEAGE, PARTITIONS
 
-LINEAGE = f"{SCHEMA}.lineage"
-LINEAGE_COLUMNS = {
-    "plan_name": "STRING", "run_id": "STRING", "processor": "STRING", "partition_date": "DATE",
-    "version": "INT64", "input_processor": "STRING", "window_start": "DATE", "window_end": "DATE",
-    "max_input_version": "INT64", "input_partitions": "INT64", "recorded_ns": "INT64",
-}
 #: the start of "season to date" windows
 EPOCH = date(1900, 1, 1)
 

@@ -23,13 +23,8 @@ from typing import Any
 
 from bfplan.errors import LockError
 from bfplan.hostinfo import pid_alive
-from bfplan.ledger import SCHEMA, monotonic_ns, utcnow
-
-LOCKS = f"{SCHEMA}.run_locks"
-LOCK_COLUMNS = {
-    "plan_name": "STRING", "run_id": "STRING", "host": "STRING", "pid": "INT64", "event": "STRING",
-    "event_at": "TIMESTAMP", "expires_at": "TIMESTAMP", "recorded_ns": "INT64",
-}
+from bfplan.ledger.clock import monotonic_ns, utcnow
+from bfplan.ledger.tables import LOCK_COLUMNS, LOCKS
 
 
 class RunLock:

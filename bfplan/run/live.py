@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from bfplan.hostinfo import host
-from bfplan.ledger import PartitionState, utcnow
+from bfplan.ledger.clock import utcnow
+from bfplan.ledger.ledger import PartitionState
 from bfplan.warehouse.base import Warehouse
 
 PENDING = "pending"

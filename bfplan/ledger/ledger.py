@@ -15,64 +15,30 @@ import json
 import os
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from bfplan.ledger.clock import monotonic_ns, utcnow
+from bfplan.ledger.tables import (
+    GATE_COLUMNS,
+    GATE_COLUMNS_ADDED,
+    GATES,
+    LINEAGE,
+    LINEAGE_COLUMNS,
+    PARTITION_COLUMNS,
+    PARTITIONS,
+    RUN_COLUMNS,
+    RUNS,
+)
+from bfplan.status import GateStatus, PartitionStatus, RunStatus
 from bfplan.warehouse.base import Transaction, Warehouse
 
-SCHEMA = "bfplan"
-RUNS = f"{SCHEMA}.runs"
-PARTITIONS = f"{SCHEMA}.partition_log"
-GATES = f"{SCHEMA}.gate_results"
-
-RUN_COLUMNS = {
-    "run_id": "STRING", "plan": "STRING", "plan_name": "STRING", "mode": "STRING",
-    "status": "STRING", "event_at": "TIMESTAMP", "host": "STRING", "pid": "INT64", "user_name": "STRING",
-    "command": "STRING", "summary": "JSON", "recorded_ns": "INT64",
-}
-PARTITION_COLUMNS = {
-    "run_id": "STRING", "plan_name": "STRING", "processor": "STRING", "table_name": "STRING",
-    "partition_date": "DATE", "status": "STRING", "attempt": "INT64", "row_count": "INT64",
-    "started_at": "TIMESTAMP", "finished_at": "TIMESTAMP", "duration_s": "FLOAT64",
-    "error": "STRING", "recorded_ns": "INT64",
-}
-GATE_COLUMNS = {
-    "run_id": "STRING", "plan_name": "STRING", "gate": "STRING", "stage": "STRING",
-    "status": "STRING", "severity": "STRING", "summary": "STRING", "findings": "JSON",
-    "started_at": "TIMESTAMP", "duration_s": "FLOAT64", "recorded_ns": "INT64",
-    # which gate of the plan (stage, name, occurrence) and what it judged (options, dates, the
-    # versions of its inputs): a gate is evaluated again when its last verdict was a failure,
-    # never came (the process died), or was about other inputs than the ones there are now
-    "gate_key": "STRING", "fingerprint": "STRING",
-}
-#: gate_results columns added after the first release: added to older ledgers on first write
-GATE_COLUMNS_ADDED = {"gate_key": "STRING", "fingerprint": "STRING"}
-#: a gate record written when the gate starts: if it is the latest, the gate never finished
-GATE_RUNNING = "running"
-
 #: partition statuses; only ``done`` means "the data is there and was committed"
-DONE, FAILED, BLOCKED, CIRCUIT_BROKEN = "done", "failed", "blocked", "circuit_broken"
-
-
-def utcnow() -> datetime:
-    """Naive UTC now (warehouse TIMESTAMP columns are UTC without zone)."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-_last_ns = 0
-_ns_lock = threading.Lock()
-
-
-def monotonic_ns() -> int:
-    """A strictly increasing wall-clock nanosecond stamp: orders records within a process."""
-    global _last_ns
-    with _ns_lock:
-        _last_ns = max(_last_ns + 1, time.time_ns())
-        return _last_ns
+DONE, FAILED, BLOCKED, CIRCUIT_BROKEN = (PartitionStatus.DONE, PartitionStatus.FAILED, PartitionStatus.BLOCKED,
+                                         PartitionStatus.CIRCUIT_BROKEN)
 
 
 @dataclass(frozen=True)
@@ -116,8 +82,6 @@ class Ledger:
     def __init__(self, warehouse: Warehouse, plan_name: str, *, flush_every: int = 2000) -> None:
         self.wh = warehouse
         self.plan_name = plan_name
-        from bfplan.lineage import LINEAGE, LINEAGE_COLUMNS
-
         self._columns = {PARTITIONS: PARTITION_COLUMNS, GATES: GATE_COLUMNS, LINEAGE: LINEAGE_COLUMNS}
         self._buffer: dict[str, list[tuple]] = {t: [] for t in self._columns}
         self._lock = threading.Lock()
@@ -136,8 +100,8 @@ class Ledger:
     # -- runs --------------------------------------------------------------------------------
     def start_run(self, plan_path: str, mode: str, command: str, *, run_id: str | None = None) -> str:
         """Record a new run as ``running`` and return its id."""
-        run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-        self._run_record(run_id, plan_path, mode, "running", command, {})
+        run_id = run_id or new_run_id()
+        self._run_record(run_id, plan_path, mode, RunStatus.RUNNING, command, {})
         return run_id
 
     def finish_run(self, run_id: str, plan_path: str, mode: str, status: str, summary: Mapping[str, Any]) -> None:
@@ -145,7 +109,8 @@ class Ledger:
         self.flush()
         self._run_record(run_id, plan_path, mode, status, "", summary)
 
-    def _run_record(self, run_id, plan_path, mode, status, command, summary) -> None:
+    def _run_record(self, run_id: str, plan_path: str, mode: str, status: str, command: str,
+                    summary: Mapping[str, Any]) -> None:
         try:
             user = getpass.getuser()
         except (KeyError, OSError):
@@ -260,7 +225,7 @@ class Ledger:
         # a gate's "running" record is superseded by its verdict; alone, it says the gate never finished
         sql += (" QUALIFY status != @running OR ROW_NUMBER() OVER (PARTITION BY run_id, "
                 "IFNULL(gate_key, CAST(recorded_ns AS STRING)) ORDER BY recorded_ns DESC) = 1")
-        params["running"] = GATE_RUNNING
+        params["running"] = GateStatus.RUNNING
         return self.wh.query(sql + " ORDER BY recorded_ns", params)
 
     def gate_states(self) -> dict[str, GateState]:
@@ -284,8 +249,13 @@ class Ledger:
             f"SELECT run_id, status FROM {RUNS} WHERE plan_name = @plan "
             "QUALIFY ROW_NUMBER() OVER (PARTITION BY run_id ORDER BY recorded_ns DESC) = 1",
             {"plan": self.plan_name})
-        dead = sorted(r["run_id"] for r in rows if r["status"] == "running" and r["run_id"] != run_id)
+        dead = sorted(r["run_id"] for r in rows if r["status"] == RunStatus.RUNNING and r["run_id"] != run_id)
         for other in dead:
-            self._run_record(other, plan_path, mode, "interrupted", "",
+            self._run_record(other, plan_path, mode, RunStatus.INTERRUPTED, "",
                              {"reason": f"the process ended before the run finished; found by run {run_id}"})
         return dead
+
+
+def new_run_id(prefix: str = "") -> str:
+    """``20261205T030254-c2ea11`` (``check-`` first for a check): sortable by time, unique."""
+    return prefix + datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]

@@ -11,19 +11,21 @@ not done. Otherwise a partition already ``done`` in the ledger is skipped.
 from __future__ import annotations
 
 import bisect
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
 
 import networkx as nx
 
 from bfplan.dag import GateSpec, PhaseSpec, ProcSpec, batch_dates
-from bfplan.errors import BfplanError, PlanError, UsageError
-from bfplan.gaterun import fingerprint, needs_recheck, stage_specs
-from bfplan.ledger import DONE, GateState, PartitionState
-from bfplan.lineage import VersionIndex, input_lookback
+from bfplan.errors import PlanError, UsageError
+from bfplan.ledger.ledger import GateState, PartitionState
+from bfplan.ledger.lineage import VersionIndex, input_lookback
+from bfplan.plan.dates import expand_dates
+from bfplan.plan.model import GateRef, Plan
+from bfplan.plugins import Registry
+from bfplan.run.gates import fingerprint, needs_recheck, stage_specs
+from bfplan.status import PartitionStatus
 
 
 @dataclass(frozen=True)
@@ -60,22 +62,7 @@ class Work:
         return sum(len(v) for v in self.skipped.values())
 
 
-def expand_dates(spec: Any, registry: Any, plan: Any) -> list[date]:
-    """The dates of a DateSpec, through its calendar plugin when it names one."""
-    calendar = None
-    if spec.calendar:
-        fn = registry.calendars[spec.calendar]
-        calendar = functools.partial(fn, vars=dict(plan.vars), base_dir=plan.path.parent)
-    try:
-        return spec.expand(calendar)
-    except PlanError:
-        raise
-    except (BfplanError, OSError, ValueError) as exc:
-        # a calendar that cannot answer is a problem of the plan's inputs: say where it is set
-        raise PlanError([plan.issue("dates.calendar", f"calendar {spec.calendar!r}: {exc}")]) from exc
-
-
-def processor_graph(plan: Any, registry: Any) -> nx.DiGraph:
+def processor_graph(plan: Plan, registry: Registry) -> nx.DiGraph:
     """Processor-level lineage across the whole plan: producer → consumer."""
     g = nx.DiGraph()
     refs = plan.processor_refs()
@@ -90,7 +77,7 @@ def processor_graph(plan: Any, registry: Any) -> nx.DiGraph:
     return g
 
 
-def _affected(registry: Any, graph: nx.DiGraph, seeds: Mapping[str, set[date]],
+def _affected(registry: Registry, graph: nx.DiGraph, seeds: Mapping[str, set[date]],
               planned: Mapping[str, list[date]]) -> dict[str, set[date]]:
     """Dates to recompute downstream of ``seeds`` (processor → dates): a consumer's date is
     affected when it reads, within its lookback for that input, an affected producer date."""
@@ -114,7 +101,7 @@ def _affected(registry: Any, graph: nx.DiGraph, seeds: Mapping[str, set[date]],
     return affected
 
 
-def plan_work(plan: Any, registry: Any, state: Mapping[tuple[str, date], PartitionState],
+def plan_work(plan: Plan, registry: Registry, state: Mapping[tuple[str, date], PartitionState],
               sel: Selection, *, batch_days: int | None = None,
               stale: Mapping[str, set[date]] | None = None,
               correctable: Mapping[str, set[date]] | None = None, history: GateHistory | None = None) -> Work:
@@ -176,9 +163,9 @@ def plan_work(plan: Any, registry: Any, state: Mapping[tuple[str, date], Partiti
             if sel.force:
                 todo[name].append(d)
             elif sel.rerun_failed:
-                if (st is not None and st.status != DONE) or d in fixable:
+                if (st is not None and st.status != PartitionStatus.DONE) or d in fixable:
                     todo[name].append(d)
-            elif st is not None and st.status == DONE:
+            elif st is not None and st.status == PartitionStatus.DONE:
                 skipped[name].append(d)
             else:
                 todo[name].append(d)
@@ -202,7 +189,7 @@ class GateHistory:
     versions: VersionIndex
 
 
-def _gate_specs(plan: Any, refs: Sequence[Any], stage: str, processors: tuple[str, ...], k: int, path: str,
+def _gate_specs(plan: Plan, refs: Sequence[GateRef], stage: str, processors: tuple[str, ...], k: int, path: str,
                 guards_work: bool, history: GateHistory | None, dates: Sequence[date]) -> tuple[GateSpec, ...]:
     out = []
     for spec in stage_specs(refs, stage, processors, k, path):
@@ -215,7 +202,7 @@ def _gate_specs(plan: Any, refs: Sequence[Any], stage: str, processors: tuple[st
     return tuple(out)
 
 
-def _phase_specs(plan: Any, registry: Any, todo: Mapping[str, list[date]], batch_override: int | None,
+def _phase_specs(plan: Plan, registry: Registry, todo: Mapping[str, list[date]], batch_override: int | None,
                  history: GateHistory | None, phase_dates: Mapping[str, list[date]]) -> list[PhaseSpec]:
     # Gates guard work: a phase's gates run when it or a later phase has something to do (a
     # resumed run re-checks what it now stands on). A gate that guards nothing still runs when

@@ -16,20 +16,9 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bfplan.ledger import SCHEMA, monotonic_ns, utcnow
+from bfplan.ledger.clock import monotonic_ns, utcnow
+from bfplan.ledger.tables import ATTEMPT_COLUMNS, ATTEMPTS, BREAKER_COLUMNS, BREAKERS
 
-BREAKERS = f"{SCHEMA}.circuit_breakers"
-BREAKER_COLUMNS = {
-    "plan_name": "STRING", "processor": "STRING", "event": "STRING", "failures": "INT64", "reason": "STRING",
-    "event_at": "TIMESTAMP", "until_at": "TIMESTAMP", "run_id": "STRING", "recorded_ns": "INT64",
-}
-ATTEMPTS = f"{SCHEMA}.reprocess_attempts"
-ATTEMPT_COLUMNS = {
-    "plan_name": "STRING", "processor_name": "STRING", "entity_id": "STRING", "analysis_date": "DATE",
-    "attempt_number": "INT64", "attempted_at": "TIMESTAMP", "skip_reason": "STRING",
-    "circuit_breaker_tripped": "BOOL", "circuit_breaker_until": "TIMESTAMP", "run_id": "STRING",
-    "recorded_ns": "INT64",
-}
 COOLDOWN = timedelta(days=7)
 
 

@@ -1,11 +1,13 @@
-"""The plan model and ``load_plan()``: YAML with marks, variables, the JSON Schema, semantic checks.
+"""``load_plan()``: a plan file read into a :class:`~bfplan.plan.model.Plan`, every problem at once.
 
 A plan is checked in one pass that collects every problem: YAML-level problems, ``${var}``
 references, the JSON Schema (``schemas/plan.schema.json``, the format's source of truth, its
 errors translated into plain messages), then what a schema cannot say (real calendar dates,
-start after end, duplicate names, ``depends_on`` targets) and, given a registry, unknown
-processors, gates, calendars and warehouse types. All of them are raised together as one
-``PlanError``, each at the line and column a user has to edit.
+start after end, duplicate names, ``depends_on`` targets, the size of the work, values no
+schema bounds) and, given a registry, unknown processors, gates, calendars and warehouse
+types, gate options and processor params. All of them are raised together as one
+``PlanError``, each at the line and column a user has to edit. What needs the plugins to run
+(calendars, the DAG's shape, notifications) is :mod:`bfplan.plan.validate`'s.
 """
 
 from __future__ import annotations
@@ -16,20 +18,16 @@ import importlib.resources
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from bfplan.errors import PlanError, PlanIssue
-from bfplan.variables import Reference, VariableError, scan, substitute, typed_override
-from bfplan.variables import resolve as resolve_variables
-from bfplan.yamlmarks import (
+from bfplan.plan.marks import (
     DocumentError,
-    IssueCollector,
     KeyPath,
-    Mark,
     MarkedDocument,
     decode,
     describe,
@@ -37,34 +35,30 @@ from bfplan.yamlmarks import (
     format_path,
     load_marked,
 )
+from bfplan.plan.messages import IssueCollector
+from bfplan.plan.model import (
+    DATE_MAX,
+    DATE_MIN,
+    IDENTIFIER,
+    DateSpec,
+    Defaults,
+    GateRef,
+    Phase,
+    Plan,
+    ProcessorRef,
+    RegistryLike,
+    out_of_range,
+)
+from bfplan.plan.variables import BAD_NAME, apply_variables, interpolate
 
-__all__ = [
-    "DateSpec",
-    "Defaults",
-    "GateRef",
-    "Mark",
-    "Phase",
-    "Plan",
-    "ProcessorRef",
-    "RegistryLike",
-    "load_plan",
-    "read_plugin_paths",
-]
-
-#: What processor, phase, gate, calendar and variable names must match (also safe in SQL identifiers).
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-#: the dates a plan may name: "season to date" windows start at 1900-01-01 (see bfplan.lineage),
-#: and date arithmetic near year 9999 overflows Python's date
-DATE_MIN, DATE_MAX = date(1900, 1, 1), date(2999, 12, 31)
 #: gate options whose schema says ``contentMediaType: application/sql`` hold SQL
 SQL_MEDIA_TYPE = "application/sql"
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _PLAN_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_.-]*$"
 _SEVERITIES = ("block", "warn")
-_BAD_NAME = "invalid name {!r} (use letters, digits and _, not starting with a digit)"
 # Plain words for the schema's patterns: (what a value must be, what to say when it is not).
 _PATTERNS = {
-    IDENTIFIER.pattern: ("a name", _BAD_NAME),
+    IDENTIFIER.pattern: ("a name", BAD_NAME),
     "^([a-z][a-z0-9.-]*:)?[a-z][a-z0-9-]{0,62}$": (
         "a project id", "invalid project id {!r} (lowercase letters, digits and -, starting with a letter)"),
     "^[A-Za-z0-9_]{0,64}$": ("a dataset prefix", "invalid dataset prefix {!r} (letters, digits and _ only)"),
@@ -76,149 +70,13 @@ _PATTERNS = {
 }
 
 
-@dataclass(frozen=True)
-class GateRef:
-    """A gate at a stage boundary: its name, its options (``severity`` removed) and its severity.
-
-    ``severity`` is ``block`` (a failure blocks everything downstream) or ``warn``.
-    """
-
-    name: str
-    options: Mapping[str, Any] = field(compare=False)
-    severity: str
-    mark: Mark
-
-
-@dataclass(frozen=True)
-class ProcessorRef:
-    """A processor as a plan uses it; ``None`` settings fall back to ``Plan.defaults``.
-
-    ``mark`` is where its name is written; ``params`` are its own, over the plan-wide ``Plan.params``.
-    """
-
-    name: str
-    depends_on: tuple[str, ...]
-    params: Mapping[str, Any] = field(compare=False)
-    batch_days: int | None
-    retries: int | None
-    max_concurrency: int | None
-    gates_after: tuple[GateRef, ...]
-    mark: Mark
-
-
-@dataclass(frozen=True)
-class DateSpec:
-    """Dates as written: ``start``/``end`` (inclusive) or an explicit ``dates`` list, plus a calendar name."""
-
-    start: date | None
-    end: date | None
-    dates: tuple[date, ...] | None
-    calendar: str | None
-
-    def span_days(self) -> int:
-        """How many days the spec covers before any calendar: the bound on what ``expand`` builds."""
-        if self.dates is not None:
-            return len(set(self.dates))
-        if self.start is not None and self.end is not None:
-            return max(0, (self.end - self.start).days + 1)
-        return 0
-
-    def expand(self, calendar: Callable[[date, date], Iterable[date]] | None = None) -> list[date]:
-        """The dates, sorted and unique; with ``calendar``, only those it yields between the bounds."""
-        if self.dates is not None:
-            wanted = set(self.dates)
-        elif self.start is not None and self.end is not None:
-            wanted = {self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)}
-        else:
-            return []
-        if calendar is not None and wanted:
-            wanted &= set(calendar(min(wanted), max(wanted)))
-        return sorted(wanted)
-
-
-@dataclass(frozen=True)
-class Phase:
-    """A phase; ``dates`` is the plan's DateSpec with this phase's override merged in."""
-
-    name: str
-    processors: tuple[ProcessorRef, ...]
-    gates_before: tuple[GateRef, ...]
-    gates_after: tuple[GateRef, ...]
-    dates: DateSpec
-    mark: Mark
-
-
-@dataclass(frozen=True)
-class Defaults:
-    """Run policies for processors that do not set their own."""
-
-    retries: int = 2
-    batch_days: int = 7
-    jobs: int = 2
-    retry_backoff_s: float = 0.5
-    circuit_breaker_max_failures: int = 3
-    #: the most nodes a run of the plan may have (checked before anything is built)
-    max_nodes: int = 100_000
-    #: the most days one date range of the plan may span (checked before it is expanded)
-    max_days: int = 36_525
-
-
-@dataclass(frozen=True)
-class Plan:
-    """A loaded, valid plan. ``marks`` maps every dotted key path of the document to its position."""
-
-    path: Path
-    name: str
-    description: str
-    dates: DateSpec
-    mode: str
-    warehouse: Mapping[str, Any] = field(compare=False)
-    plugins: tuple[Path, ...]
-    vars: Mapping[str, Any] = field(compare=False)
-    params: Mapping[str, Any] = field(compare=False)
-    defaults: Defaults
-    phases: tuple[Phase, ...]
-    notify: tuple[Mapping[str, Any], ...] = field(compare=False)
-    marks: Mapping[str, Mark] = field(compare=False, repr=False)
-
-    @property
-    def base_dir(self) -> Path:
-        """The plan file's directory (absolute): what relative paths in the plan are relative to."""
-        return self.path.absolute().parent
-
-    def processor_refs(self) -> list[tuple[Phase, ProcessorRef]]:
-        """Every processor of the plan with its phase, in plan order."""
-        return [(phase, ref) for phase in self.phases for ref in phase.processors]
-
-    def mark_of(self, path: str) -> Mark:
-        """The position of ``path`` (``phases[0].processors[1]``), else of its nearest ancestor."""
-        while path and path not in self.marks:
-            parent = re.sub(r"(\[\d+\]|\.?[^.\[\]]*)$", "", path)
-            path = parent if parent != path else ""
-        return self.marks.get(path, Mark(1, 1))
-
-    def issue(self, path: str, message: str) -> PlanIssue:
-        """A ``PlanIssue`` at ``path``'s position in this plan's file."""
-        mark = self.mark_of(path)
-        return PlanIssue(str(self.path), mark.line, mark.col, path, message)
-
-
-class RegistryLike(Protocol):
-    """What ``load_plan`` needs from the plugin registry: its names (and optional schemas)."""
-
-    processors: Mapping[str, Any]
-    gates: Mapping[str, Any]
-    calendars: Mapping[str, Any]
-    warehouses: Mapping[str, Any]
-
-
 @functools.cache
 def plan_schema() -> dict[str, Any]:
     """The plan JSON Schema: from the installed package if shipped there, else from the repository."""
     shipped = importlib.resources.files("bfplan").joinpath("schemas/plan.schema.json")
     if shipped.is_file():
         return json.loads(shipped.read_text(encoding="utf-8"))
-    repo_copy = Path(__file__).parent.parent / "schemas" / "plan.schema.json"
+    repo_copy = Path(__file__).parents[2] / "schemas" / "plan.schema.json"
     return json.loads(repo_copy.read_text(encoding="utf-8"))
 
 
@@ -229,55 +87,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list):
         return [_jsonable(item) for item in value]
     return value.isoformat() if isinstance(value, date) else value
-
-
-def _variables(data: dict[str, Any], overrides: Mapping[str, str], check: IssueCollector) -> dict[str, Any]:
-    """The plan's vars with ``--var`` overrides applied and references between vars resolved."""
-    raw = data.get("vars")
-    if raw is None:
-        raw = data["vars"] = {}
-    if not isinstance(raw, dict):
-        return {}
-    for name, text in overrides.items():
-        if not IDENTIFIER.fullmatch(name):
-            check.report(("vars",), f"--var {name!r}: " + _BAD_NAME.format(name))
-            continue
-        try:
-            raw[name] = typed_override(text, raw.get(name))
-        except ValueError as exc:
-            check.report(("vars", name), f"--var {name}={text!r}: {exc}, like the plan's value {raw[name]!r}")
-    values, errors = resolve_variables(raw)
-    for name, message in errors.items():
-        check.report(("vars", name), message)
-    return {**raw, **values}
-
-
-def _interpolate(value: Any, path: KeyPath, variables: Mapping[str, Any], check: IssueCollector,
-                 expanded: set[KeyPath]) -> Any:
-    """``value`` with ``${var}`` references in its strings replaced (``vars`` itself excepted);
-    the paths of strings that held a reference go to ``expanded`` (SQL must not take any)."""
-    if isinstance(value, dict):
-        return {
-            k: v if (*path, k) == ("vars",) else _interpolate(v, (*path, k), variables, check, expanded)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_interpolate(item, (*path, index), variables, check, expanded) for index, item in enumerate(value)]
-    if isinstance(value, str) and "${" in value:
-
-        def lookup(name: str) -> Any:
-            if name not in variables:
-                raise VariableError(f"unknown variable {name!r}{did_you_mean(name, variables)}")
-            return variables[name]
-
-        def report(message: str) -> None:
-            check.report(path, message)
-            check.settled.add(path)
-
-        if any(isinstance(piece, Reference) for piece in scan(value)):
-            expanded.add(path)
-        return substitute(value, lookup, report)
-    return value
 
 
 def _int(value: Any) -> int | None:
@@ -409,7 +218,7 @@ class _Builder:
                                          f"({limits.max_days:,}): narrow them, or raise defaults.max_days")
         if too_long:
             return
-        nodes, count = plan_size(plan)
+        nodes, count = plan.node_bound(), len(plan.processor_refs())
         if nodes > limits.max_nodes:
             self.check.report(("dates",), f"the plan makes up to {nodes:,} nodes ({count} processor(s) over "
                                           f"{max(d for _, d in spans):,} days), more than defaults.max_nodes "
@@ -625,24 +434,6 @@ def _short(text: str, width: int = 60) -> str:
     return repr(text) if len(text) <= width else f"{text[:width]!r}... ({len(text):,} characters)"
 
 
-def out_of_range(day: date) -> str:
-    """The message for a date outside what a plan may name."""
-    return f"date {day.isoformat()} is out of range (plans cover {DATE_MIN}..{DATE_MAX})"
-
-
-def plan_size(plan: Plan, batch_days: int | None = None) -> tuple[int, int]:
-    """(the most nodes a run can have, processors): each processor's days over its batch size.
-    ``batch_days`` overrides the plan's batching (a mode's, e.g. daily's 1); daily plans batch 1."""
-    override = batch_days or (1 if plan.mode == "daily" else None)
-    nodes = 0
-    for phase in plan.phases:
-        days = phase.dates.span_days()
-        for ref in phase.processors:
-            batch = override or ref.batch_days or plan.defaults.batch_days
-            nodes += -(-days // max(1, batch))
-    return nodes, len(plan.processor_refs())
-
-
 def plugin_paths(path: Path, plugins: Any) -> list[tuple[int, Path]]:
     """The plan's ``plugins:`` entries (index, absolute path), relative to the plan's folder;
     entries that cannot be paths (not text, empty, a NUL byte) are left out: the plan check
@@ -668,8 +459,8 @@ def read_plugin_paths(path: Path, *, overrides: Mapping[str, str] | None = None)
     if not isinstance(doc.data, dict):
         return []
     check = IssueCollector(str(path), doc, _PATTERNS)
-    variables = _variables(doc.data, dict(overrides or {}), check)
-    return plugin_paths(path, _interpolate(doc.data.get("plugins"), ("plugins",), variables, check, set()))
+    variables = apply_variables(doc.data, dict(overrides or {}), check)
+    return plugin_paths(path, interpolate(doc.data.get("plugins"), ("plugins",), variables, check, set()))
 
 
 def _check_values(value: Any, path: KeyPath, check: IssueCollector) -> None:
@@ -707,14 +498,11 @@ def _check_today(variables: Mapping[str, Any], check: IssueCollector) -> None:
         check.report(("vars", "today"), out_of_range(value))
 
 
-def load_plan(path: Path, *, registry: RegistryLike | None = None, overrides: Mapping[str, str] | None = None,
-              plugin_errors: Mapping[Path, str] | None = None) -> Plan:
-    """Load and check the plan at ``path``; raise ``PlanError`` carrying every issue found.
-
-    ``overrides`` are ``--var NAME=VALUE`` pairs; a value takes the type of the plan's own value
-    for that variable. With a ``registry``, processor, gate, calendar and warehouse names are
-    checked against it, as are gate options and processor params against their schemas.
-    """
+def check_plan(path: Path, *, registry: RegistryLike | None = None, overrides: Mapping[str, str] | None = None,
+               plugin_errors: Mapping[Path, str] | None = None) -> tuple[Plan | None, list[PlanIssue]]:
+    """Read and check the plan at ``path``: the plan (None when the file is no plan at all) and
+    every issue found. The plan is built however many issues there are, so that later checks
+    (:mod:`bfplan.plan.validate`) can add theirs to the same answer."""
     path = Path(path)
     file = str(path)
     doc = _read(path, file)
@@ -727,15 +515,27 @@ def load_plan(path: Path, *, registry: RegistryLike | None = None, overrides: Ma
                 else (f"the plan must be a mapping (name: ..., dates: ..., phases: ...), got {describe(doc.data)}")
             )
             check.report((), got)
-        raise PlanError(check.issues)
-    variables = _variables(doc.data, dict(overrides or {}), check)
+        return None, check.issues
+    variables = apply_variables(doc.data, dict(overrides or {}), check)
     expanded: set[KeyPath] = set()
-    data = _interpolate(doc.data, (), variables, check, expanded)
+    data = interpolate(doc.data, (), variables, check, expanded)
     _check_values(data, (), check)
     _check_today(variables, check)
     check.schema(_jsonable(data), plan_schema(), ())
     builder = _Builder(check, expanded)
     plan = builder.plan(path, data, variables, registry, plugin_errors)
-    if check.issues:
-        raise PlanError(check.issues)
-    return replace(plan, marks={format_path(p): m for p, m in doc.marks.items()})
+    return replace(plan, marks={format_path(p): m for p, m in doc.marks.items()}), check.issues
+
+
+def load_plan(path: Path, *, registry: RegistryLike | None = None, overrides: Mapping[str, str] | None = None,
+              plugin_errors: Mapping[Path, str] | None = None) -> Plan:
+    """Load and check the plan at ``path``; raise ``PlanError`` carrying every issue found.
+
+    ``overrides`` are ``--var NAME=VALUE`` pairs; a value takes the type of the plan's own value
+    for that variable. With a ``registry``, processor, gate, calendar and warehouse names are
+    checked against it, as are gate options and processor params against their schemas.
+    """
+    plan, issues = check_plan(path, registry=registry, overrides=overrides, plugin_errors=plugin_errors)
+    if issues or plan is None:
+        raise PlanError(issues)
+    return plan

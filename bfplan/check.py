@@ -13,23 +13,21 @@ it has in the plan. Each result is appended to the ledger's gate results under a
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from bfplan.errors import UsageError
-from bfplan.gaterun import evaluate, fingerprint, gate_context, plan_gates
 from bfplan.gates.base import GateResult
-from bfplan.ledger import Ledger
-from bfplan.lineage import VersionIndex
-from bfplan.plan import Plan
+from bfplan.ledger.ledger import Ledger, new_run_id
+from bfplan.ledger.lineage import VersionIndex
+from bfplan.plan.dates import expand_dates
+from bfplan.plan.marks import did_you_mean
+from bfplan.plan.model import Plan
 from bfplan.plugins import Registry
+from bfplan.run.gates import evaluate, fingerprint, gate_context, plan_gates
+from bfplan.status import GateStatus
 from bfplan.warehouse.base import Warehouse
-from bfplan.work import expand_dates
-from bfplan.yamlmarks import did_you_mean
-
-_LEVEL = {"pass": 0, "warn": 1, "fail": 2}
 
 
 @dataclass
@@ -37,7 +35,7 @@ class CheckReport:
     """The outcome of :func:`run_checks`: overall status, each gate's result, the exit code."""
 
     run_id: str
-    status: str = "pass"
+    status: GateStatus = GateStatus.PASS
     gates: list[dict[str, Any]] = field(default_factory=list)
     exit_code: int = 0
     duration_s: float = 0.0
@@ -45,7 +43,7 @@ class CheckReport:
     def as_dict(self) -> dict[str, Any]:
         """The ``check --json`` document: ``{"status", "gates": [{"gate", "stage", "status",
         "findings": [{"processor", "table", "date", "detail", ...}]}, ...]}`` plus run id and timing."""
-        return {"status": self.status, "run_id": self.run_id, "duration_s": round(self.duration_s, 3),
+        return {"status": str(self.status), "run_id": self.run_id, "duration_s": round(self.duration_s, 3),
                 "gates": self.gates}
 
 
@@ -67,7 +65,7 @@ def run_checks(plan: Plan, registry: Registry, warehouse: Warehouse, *, gate: st
             known = f" (gates in this plan: {', '.join(used)})" if used else " (this plan declares no gates)"
             raise UsageError(f"--gate: {gate!r} {where}{did_you_mean(gate, used)}{known}")
         specs = [s for s in specs if s.name == gate]
-    run_id = run_id or "check-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    run_id = run_id or new_run_id("check-")
     ledger = Ledger(warehouse, plan.name)
     ledger.ensure_tables()
     versions = VersionIndex.from_state(ledger.current([r.name for _, r in plan.processor_refs()]))
@@ -91,16 +89,17 @@ def run_checks(plan: Plan, registry: Registry, warehouse: Warehouse, *, gate: st
             "duration_s": round(time.perf_counter() - g0, 3),
             "findings": [f.as_dict() for f in result.findings],
         })
-        if _LEVEL[status] > _LEVEL[report.status]:
+        if status.level > report.status.level:
             report.status = status
     report.duration_s = time.perf_counter() - t0
-    report.exit_code = 1 if report.status == "fail" else 0
+    report.exit_code = 1 if report.status is GateStatus.FAIL else 0
     return report
 
 
-def _effective(result: GateResult, severity: str, strict: bool) -> str:
+def _effective(result: GateResult, severity: str, strict: bool) -> GateStatus:
     """A gate's status as the check counts it: severity warn downgrades a failure, unless
     strict; strict also fails a gate that reports a failing finding yet calls itself a warning."""
+    status = GateStatus(result.status)
     if strict:
-        return "fail" if any(f.status == "fail" for f in result.findings) else result.status
-    return "warn" if result.status == "fail" and severity == "warn" else result.status
+        return GateStatus.FAIL if any(f.status == GateStatus.FAIL for f in result.findings) else status
+    return GateStatus.WARN if status is GateStatus.FAIL and severity == "warn" else status

@@ -1,4 +1,5 @@
-"""Plan variables: ``${name}`` references, ``--var`` overrides, resolution between variables.
+"""Plan variables: ``${name}`` references, ``--var`` overrides, resolution between variables,
+and their substitution into a plan's values.
 
 Everything here runs in time linear in the size of the plan, whatever its text: references are
 found by one left-to-right scan (no backtracking regular expression), variables that refer to
@@ -19,12 +20,16 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from bfplan.yamlmarks import did_you_mean
+from bfplan.plan.marks import KeyPath, did_you_mean
+from bfplan.plan.messages import IssueCollector
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NAME_THEN_BRACE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\}")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+#: what a name must look like, and the message when it does not
+BAD_NAME = "invalid name {!r} (use letters, digits and _, not starting with a digit)"
 _BOOL_WORDS = dict.fromkeys(("true", "yes", "on", "1"), True) | dict.fromkeys(("false", "no", "off", "0"), False)
 #: the longest text one string may expand to (1 MiB)
 MAX_EXPANDED = 1 << 20
@@ -219,3 +224,50 @@ def _finish(name: str, raw: Mapping[str, object], refs: Mapping[str, list[str]],
     values[name] = value
 
 
+def apply_variables(data: dict[str, Any], overrides: Mapping[str, str], check: IssueCollector) -> dict[str, Any]:
+    """The plan's vars with ``--var`` overrides applied and references between vars resolved."""
+    raw = data.get("vars")
+    if raw is None:
+        raw = data["vars"] = {}
+    if not isinstance(raw, dict):
+        return {}
+    for name, text in overrides.items():
+        if not IDENTIFIER.fullmatch(name):
+            check.report(("vars",), f"--var {name!r}: " + BAD_NAME.format(name))
+            continue
+        try:
+            raw[name] = typed_override(text, raw.get(name))
+        except ValueError as exc:
+            check.report(("vars", name), f"--var {name}={text!r}: {exc}, like the plan's value {raw[name]!r}")
+    values, errors = resolve(raw)
+    for name, message in errors.items():
+        check.report(("vars", name), message)
+    return {**raw, **values}
+
+
+def interpolate(value: Any, path: KeyPath, variables: Mapping[str, Any], check: IssueCollector,
+                 expanded: set[KeyPath]) -> Any:
+    """``value`` with ``${var}`` references in its strings replaced (``vars`` itself excepted);
+    the paths of strings that held a reference go to ``expanded`` (SQL must not take any)."""
+    if isinstance(value, dict):
+        return {
+            k: v if (*path, k) == ("vars",) else interpolate(v, (*path, k), variables, check, expanded)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [interpolate(item, (*path, index), variables, check, expanded) for index, item in enumerate(value)]
+    if isinstance(value, str) and "${" in value:
+
+        def lookup(name: str) -> Any:
+            if name not in variables:
+                raise VariableError(f"unknown variable {name!r}{did_you_mean(name, variables)}")
+            return variables[name]
+
+        def report(message: str) -> None:
+            check.report(path, message)
+            check.settled.add(path)
+
+        if any(isinstance(piece, Reference) for piece in scan(value)):
+            expanded.add(path)
+        return substitute(value, lookup, report)
+    return value

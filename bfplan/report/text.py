@@ -1,0 +1,92 @@
+"""Human output on a terminal: the run summary, the check report, the gaps."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import click
+
+from bfplan.check import CheckReport
+from bfplan.gaps import Gap
+from bfplan.run.summary import RunSummary
+
+
+def print_run_summary(summary: RunSummary, plan_path: str) -> None:
+    """What happened, in a few lines, with what to do next when something failed."""
+    p = summary.partitions
+    g = summary.gates
+    broken = p.get("circuit_broken", 0)
+    idle = p["done"] == 0 and p["failed"] == 0 and p["blocked"] == 0 and not broken
+    if idle and not summary.failures and not summary.stopped_by:
+        checked = g["passed"] + g["warned"]
+        again = f"; {checked} gate(s) checked again and passed" if checked else ""
+        click.echo(f"nothing to do: all {p['skipped']} partition(s) are already done{again} "
+                   f"(use --force to recompute, --from P to recompute P and downstream)")
+        return
+    click.echo(f"run {summary.run_id} {summary.status} in {summary.duration_s:.1f}s: "
+               f"{p['done']} partition(s) done ({summary.rows} rows), {p['skipped']} skipped (already done), "
+               f"{p['failed']} failed, {p['blocked']} blocked"
+               + (f", {broken} not run (circuit breaker open)" if broken else "")
+               + f"; gates: {g['passed']} passed, {g['warned']} warned, {g['failed']} failed")
+    if summary.stopped_by:
+        click.echo(f"  STOPPED: the warehouse refuses writes: {summary.stopped_by}", err=True)
+        click.echo(f"next: free what the warehouse needs (disk space, permissions), then `bfplan run {plan_path}` "
+                   "again: what committed is kept, nothing is recomputed twice", err=True)
+        return
+    if summary.entity_failures:
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(summary.entity_failures.items()))
+        click.echo(f"entity failures by category: {parts}"
+                   + ("  (PROCESSING_ERROR means a bug)" if "PROCESSING_ERROR" in summary.entity_failures else
+                      "  (no PROCESSING_ERROR: no bug)"))
+    for f in summary.failures:
+        click.echo(f"  FAILED {f['node']}: {f['error']}", err=True)
+        if f.get("dates"):
+            shown = ", ".join(f["dates"][:8]) + (f" and {len(f['dates']) - 8} more" if len(f["dates"]) > 8 else "")
+            click.echo(f"    failing dates: {shown}", err=True)
+        for finding in f.get("findings", []):
+            where = " ".join(str(x) for x in (finding.get("table"), finding.get("date")) if x)
+            click.echo(f"    {where}: {finding['detail']}", err=True)
+    for b in summary.blocked_by:
+        click.echo(f"  {b['node']} blocked {b['blocked_partitions']} downstream partition(s) "
+                   f"from {b['first_date']}", err=True)
+    if any(f.get("gate") for f in summary.failures):
+        click.echo(f"next: fix the data the gate names (`bfplan gaps {plan_path}` lists what is missing or "
+                   f"wrong), then `bfplan run {plan_path}` again: the gate re-checks and what it blocked runs; "
+                   f"`bfplan check {plan_path}` re-runs the gates alone", err=True)
+    elif summary.failures:
+        click.echo(f"next: fix the cause, then `bfplan run {plan_path}` again: done partitions are skipped, "
+                   "the failed and blocked ones run", err=True)
+    if broken:
+        click.echo(f"  {broken} partition(s) were not run because a circuit breaker is open; after fixing the "
+                   f"cause, `bfplan run {plan_path} --reset-breaker` runs them", err=True)
+
+
+def print_check_report(report: CheckReport) -> None:
+    """One line per gate, then its failing and warning findings (capped), then the verdict."""
+    marks = {"pass": "ok  ", "warn": "WARN", "fail": "FAIL"}
+    for g in report.gates:
+        click.echo(f"{marks.get(g['status'], g['status'])} {g['gate']} ({g['stage']})"
+                   + (f": {g['summary']}" if g.get("summary") else ""))
+        shown = [f for f in g["findings"] if f.get("status", "fail") != "pass"]
+        for f in shown[:10]:
+            where = " ".join(str(x) for x in (f.get("processor"), f.get("table"), f.get("date")) if x)
+            click.echo(f"     {where}: {f['detail']}")
+        if len(shown) > 10:
+            click.echo(f"     ... and {len(shown) - 10} more finding(s) (use --json for all)")
+    click.echo(f"check {report.status}")
+
+
+def print_gaps(gaps: list[Gap], plan_path: str) -> None:
+    """Gaps grouped by type, then what to do about them."""
+    if not gaps:
+        click.echo("no gaps")
+        return
+    by_type = Counter(g.type for g in gaps)
+    for g in gaps:
+        click.echo(f"{g.type:<12} {g.processor:<10} {g.date}  {g.detail}")
+    click.echo(", ".join(f"{n} {t}" for t, n in by_type.items()))
+    if by_type.get("cascade"):
+        click.echo(f"cascade: `bfplan run {plan_path} --stale` recomputes stale partitions, upstream first", err=True)
+    if set(by_type) - {"cascade"}:
+        click.echo(f"missing or bad data: fix upstream first, then `bfplan run {plan_path} --from P --dates D,...` "
+                   "recomputes P and everything downstream in order", err=True)

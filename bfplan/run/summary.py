@@ -1,0 +1,113 @@
+"""What a run did: the ``run --json`` document, and the ledger records of what never started."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from bfplan.dag import Dag, GateNode, NodeId, ProcNode
+from bfplan.ledger.clock import utcnow
+from bfplan.ledger.ledger import Ledger
+from bfplan.plugins import Registry
+from bfplan.run.node import NodeOutcome
+from bfplan.run.selection import Work
+from bfplan.status import GateStatus, PartitionStatus, RunStatus
+
+_PARTITION_KEYS = {PartitionStatus.DONE: "done", PartitionStatus.FAILED: "failed",
+                   PartitionStatus.CIRCUIT_BROKEN: "circuit_broken", PartitionStatus.BLOCKED: "blocked"}
+_GATE_KEYS = {GateStatus.PASS: "passed", GateStatus.WARN: "warned", GateStatus.FAIL: "failed"}
+
+
+@dataclass
+class RunSummary:
+    """The ``run --json`` document, plus details for the human summary."""
+
+    run_id: str
+    plan: str
+    status: RunStatus
+    partitions: dict[str, int]
+    gates: dict[str, int]
+    duration_s: float
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    blocked_by: list[dict[str, Any]] = field(default_factory=list)
+    entity_failures: dict[str, int] = field(default_factory=dict)
+    rows: int = 0
+    #: the machine refused a write (disk full, ...) and the run stopped: exit 3
+    stopped_by: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "plan": self.plan, "status": str(self.status),
+            "partitions": self.partitions, "gates": self.gates, "duration_s": round(self.duration_s, 3),
+            "rows": self.rows, "entity_failures": self.entity_failures,
+            "failures": self.failures, "blocked_by": self.blocked_by, "stopped_by": self.stopped_by,
+        }
+
+
+def _label(node: NodeId) -> str:
+    if isinstance(node, GateNode):
+        return f"gate {node.gate} ({node.stage})"
+    return node.processor if isinstance(node, ProcNode) else node.label
+
+
+def summarize(run_id: str, plan: str, work: Work, dag: Dag, outcomes: Mapping[NodeId, NodeOutcome], *,
+              interrupted: bool, duration: float, stopped_by: str | None) -> RunSummary:
+    """Count partitions and gates by outcome; name what failed and what each failure blocked."""
+    parts = Counter({"done": 0, "skipped": work.already_done, "failed": 0, "blocked": 0, "circuit_broken": 0})
+    gates = Counter({"passed": 0, "warned": 0, "failed": 0})
+    failures: list[dict[str, Any]] = []
+    entity: Counter[str] = Counter()
+    rows = 0
+    g = dag.graph
+    for node, o in outcomes.items():
+        if isinstance(node, ProcNode):
+            parts[_PARTITION_KEYS[PartitionStatus(o.status)]] += len(o.dates)
+            rows += o.rows
+            entity.update(o.failures)
+            if o.status == PartitionStatus.FAILED:
+                failures.append({"node": f"{node.processor} {o.dates[0]}..{o.dates[-1]}", "error": o.error})
+        else:
+            gates[_GATE_KEYS[GateStatus(o.status)]] += 1
+            if o.status == GateStatus.FAIL:
+                bad = [f for f in (o.gate.findings if o.gate else []) if f.status == GateStatus.FAIL]
+                failures.append({"node": _label(node), "error": o.error,
+                                 "dates": sorted({f.date.isoformat() for f in bad if f.date}),
+                                 "findings": [f.as_dict() for f in bad[:5]], "gate": True})
+    never_ran = [n for n in g if isinstance(n, ProcNode) and n not in outcomes]
+    for n in never_ran:
+        parts["blocked"] += len(g.nodes[n]["dates"])
+    by_cause: dict[str, set[NodeId]] = {}
+    for node, o in outcomes.items():
+        if o.status in (PartitionStatus.FAILED, GateStatus.FAIL):
+            down = {n for n in nx.descendants(g, node) if isinstance(n, ProcNode) and n not in outcomes}
+            by_cause.setdefault(_label(node), set()).update(down)
+    blocked_by = [{"node": cause, "blocked_nodes": len(down),
+                   "blocked_partitions": sum(len(g.nodes[n]["dates"]) for n in down),
+                   "first_date": str(min(g.nodes[n]["dates"][0] for n in down))}
+                  for cause, down in by_cause.items() if down]
+    broken = parts["circuit_broken"] > 0
+    status = (RunStatus.INTERRUPTED if interrupted
+              else RunStatus.FAILED if failures or never_ran or broken or stopped_by else RunStatus.SUCCEEDED)
+    return RunSummary(run_id, plan, status, dict(parts), dict(gates), duration, failures, blocked_by, dict(entity),
+                      rows, stopped_by)
+
+
+def record_unstarted(ledger: Ledger, registry: Registry, run_id: str, g: nx.DiGraph,
+                     outcomes: Mapping[NodeId, NodeOutcome], blocked: set[NodeId]) -> None:
+    """Ledger records for the partitions this run did not start: blocked by a failure upstream,
+    held by an open circuit breaker, or queued when the run stopped."""
+    unstarted = (PartitionStatus.CIRCUIT_BROKEN, PartitionStatus.BLOCKED)
+    for node in [*blocked, *(n for n, o in outcomes.items() if o.status in unstarted)]:
+        if not isinstance(node, ProcNode) or (node in outcomes and outcomes[node].status not in unstarted):
+            continue
+        status = PartitionStatus(outcomes[node].status) if node in outcomes else PartitionStatus.BLOCKED
+        why = outcomes[node].error if node in outcomes else "blocked by an upstream failure"
+        proc = registry.processors[node.processor]
+        ledger.buffer(ledger.partition_records(
+            run_id, node.processor, proc.table, g.nodes[node]["dates"], status, attempt=0, started_at=utcnow(),
+            error="circuit breaker open" if status == PartitionStatus.CIRCUIT_BROKEN else why))
+    ledger.flush()
