@@ -95,7 +95,13 @@ class Transaction(ABC):
 
 
 class Warehouse(ABC):
-    """Where tables and the ledger live. Thread-safe: the runner calls it from many threads."""
+    """Where tables and the ledger live. Thread-safe: the runner calls it from many threads.
+
+    What every engine shares lives here: which tables are known to exist (looked up once,
+    then remembered), creating a table from typed columns, appending rows, the read-only
+    guard and read-only queries. An adapter implements how its engine looks a table up,
+    creates one, appends rows, queries and writes in a transaction.
+    """
 
     #: engine name, e.g. ``duckdb`` or ``bigquery``
     kind: str = ""
@@ -114,6 +120,63 @@ class Warehouse(ABC):
         if self.read_only:
             raise WarehouseError(f"{self.description} is open read-only: cannot {what}")
 
+    # -- tables: what every engine shares --------------------------------------------------------
+    def _known(self) -> set[str]:
+        known: set[str] | None = self.__dict__.get("_known_tables")
+        if known is None:
+            known = self.__dict__.setdefault("_known_tables", set())
+        return known
+
+    def remember_table(self, table: str) -> None:
+        """Note that ``table`` exists (an adapter that just created it says so)."""
+        self._known().add(table)
+
+    def table_exists(self, table: str) -> bool:
+        """Whether the logical ``dataset.table`` exists (a table once seen is remembered: bfplan
+        never drops one)."""
+        split_table(table)
+        if table in self._known():
+            return True
+        if self._lookup_table(table):
+            self.remember_table(table)
+            return True
+        return False
+
+    def ensure_table(self, table: str, columns: Mapping[str, str], *, partition_column: str | None = None,
+                     clustering: Sequence[str] = ()) -> None:
+        """Create ``table`` with these columns (name → BigQuery type) if it does not exist yet."""
+        if self.table_exists(table):
+            return
+        self.writable(f"create {table}")
+        bad = sorted(set(columns.values()) - COLUMN_TYPES)
+        if bad:
+            raise WarehouseError(f"unknown column type(s) {bad} for {table}")
+        for name in [*columns, *clustering, *([partition_column] if partition_column else [])]:
+            check_identifier(name, "column name")
+        self._create_table(table, columns, partition_column=partition_column, clustering=clustering)
+        self.remember_table(table)
+
+    def append_rows(self, table: str, columns: Mapping[str, str], rows: Sequence[Sequence[Any]]) -> None:
+        """Append rows outside any transaction, creating the table if needed."""
+        if not rows:
+            return
+        self.writable(f"append to {table}")
+        self.ensure_table(table, columns)
+        self._append_rows(table, columns, rows)
+
+    @abstractmethod
+    def _lookup_table(self, table: str) -> bool:
+        """Ask the engine whether ``table`` exists."""
+
+    @abstractmethod
+    def _create_table(self, table: str, columns: Mapping[str, str], *, partition_column: str | None,
+                      clustering: Sequence[str]) -> None:
+        """Create ``table`` (validated names and types); another creator winning the race is fine."""
+
+    @abstractmethod
+    def _append_rows(self, table: str, columns: Mapping[str, str], rows: Sequence[Sequence[Any]]) -> None:
+        """Append ``rows`` (non-empty) to the existing ``table``."""
+
     @abstractmethod
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run a read query (BigQuery Standard SQL) and return its rows as dicts."""
@@ -125,27 +188,6 @@ class Warehouse(ABC):
     @abstractmethod
     def transaction(self) -> Any:
         """Return a context manager yielding a :class:`Transaction` that commits on exit."""
-
-    @abstractmethod
-    def append_rows(
-        self, table: str, columns: Mapping[str, str], rows: Sequence[Sequence[Any]]
-    ) -> None:
-        """Append rows outside any transaction, creating the table if needed."""
-
-    @abstractmethod
-    def table_exists(self, table: str) -> bool:
-        """Whether the logical ``dataset.table`` exists."""
-
-    @abstractmethod
-    def ensure_table(
-        self,
-        table: str,
-        columns: Mapping[str, str],
-        *,
-        partition_column: str | None = None,
-        clustering: Sequence[str] = (),
-    ) -> None:
-        """Create ``table`` with these columns if it does not exist yet."""
 
     @abstractmethod
     def table_columns(self, table: str) -> list[str]:
@@ -243,6 +285,9 @@ class ReadOnlyWarehouse(Warehouse):
     def is_transient(self, exc: BaseException) -> bool:
         return self.inner.is_transient(exc)
 
+    def _lookup_table(self, table: str) -> bool:
+        return self.inner.table_exists(table)
+
     def _refuse(self, *_: Any, **__: Any) -> Any:
         raise WarehouseError("gates read the warehouse; they cannot write to it")
 
@@ -251,6 +296,8 @@ class ReadOnlyWarehouse(Warehouse):
     append_rows = _refuse
     ensure_table = _refuse
     ensure_table_as = _refuse
+    _create_table = _refuse
+    _append_rows = _refuse
 
 
 class EmptyWarehouse(Warehouse):
@@ -273,6 +320,9 @@ class EmptyWarehouse(Warehouse):
     def table_columns(self, table: str) -> list[str]:
         return []
 
+    def _lookup_table(self, table: str) -> bool:
+        return False
+
     def _refuse(self, *_: Any, **__: Any) -> Any:
         raise WarehouseError(f"{self.description}: nothing can be written")
 
@@ -280,3 +330,5 @@ class EmptyWarehouse(Warehouse):
     transaction = _refuse
     append_rows = _refuse
     ensure_table = _refuse
+    _create_table = _refuse
+    _append_rows = _refuse

@@ -243,7 +243,6 @@ class DuckDBWarehouse(Warehouse):
             raise WarehouseUnavailable(f"cannot open DuckDB warehouse: {msg}") from exc
         self._local = threading.local()
         self._ddl_lock = threading.Lock()
-        self._known_tables: set[str] = set()
 
     @classmethod
     def from_config(cls, *, path: str = ".bfplan/warehouse.duckdb", base_dir: Path | None = None,
@@ -352,10 +351,8 @@ class DuckDBWarehouse(Warehouse):
             self._local.meta = cur
         return cur
 
-    def table_exists(self, table: str) -> bool:
+    def _lookup_table(self, table: str) -> bool:
         dataset, name = split_table(table)
-        if table in self._known_tables:
-            return True
         try:
             rows = self._meta().execute(
                 "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
@@ -363,8 +360,6 @@ class DuckDBWarehouse(Warehouse):
             ).fetchall()
         except (duckdb.Error, RuntimeError) as exc:
             raise _failed(exc, f"looking up {table}") from exc
-        if rows:
-            self._known_tables.add(table)
         return bool(rows)
 
     def table_columns(self, table: str) -> list[str]:
@@ -395,7 +390,7 @@ class DuckDBWarehouse(Warehouse):
                 raise _failed(exc, f"creating {table}") from exc
             finally:
                 cur.close()
-            self._known_tables.add(table)
+            self.remember_table(table)
 
     def create_ddl(self, table: str, columns: Mapping[str, str]) -> str:
         """CREATE TABLE IF NOT EXISTS for BigQuery-typed ``columns``."""
@@ -413,12 +408,15 @@ class DuckDBWarehouse(Warehouse):
         self._create(table, f"CREATE TABLE IF NOT EXISTS {qualified(table)} AS "
                             f"SELECT * FROM ({compiled.sql}) AS __q LIMIT 0", compiled.bind(dict(params or {})))
 
-    def ensure_table(self, table, columns, *, partition_column=None, clustering=()) -> None:
-        if not self.table_exists(table):
-            self.writable(f"create {table}")
-            self._create(table, self.create_ddl(table, columns))
+    def _create_table(self, table: str, columns: Mapping[str, str], *, partition_column: str | None,
+                      clustering: Sequence[str]) -> None:
+        self._create(table, self.create_ddl(table, columns))  # DuckDB: no partitions nor clustering
 
-    def _append(self, cur, table, columns, rows) -> None:
+    def _append_rows(self, table: str, columns: Mapping[str, str], rows: Sequence[Sequence[Any]]) -> None:
+        self._append(self._cursor(), table, columns, rows)
+
+    def _append(self, cur: duckdb.DuckDBPyConnection, table: str, columns: Mapping[str, str],
+                rows: Sequence[Sequence[Any]]) -> None:
         names = list(columns)
         values = {f"__c{i}": [r[i] for r in rows] for i in range(len(names))}
         select = ", ".join(
@@ -429,13 +427,6 @@ class DuckDBWarehouse(Warehouse):
             cur.execute(f"INSERT INTO {qualified(table)} ({cols}) SELECT {select}", values)
         except (duckdb.Error, RuntimeError) as exc:
             raise _failed(exc, f"appending to {table}") from exc
-
-    def append_rows(self, table, columns, rows) -> None:
-        if not rows:
-            return
-        self.writable(f"append to {table}")
-        self.ensure_table(table, columns)
-        self._append(self._cursor(), table, columns, rows)
 
     # -- who holds the file, and how far its run is ------------------------------------------
     def announce_holder(self, info: Mapping[str, Any] | None) -> None:

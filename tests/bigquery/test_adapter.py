@@ -8,7 +8,8 @@ from datetime import date, datetime
 import pytest
 from google.cloud import bigquery
 
-import bfplan.warehouse.bigquery as bq
+import bfplan.warehouse.bigquery.adapter as bq
+import bfplan.warehouse.bigquery.params as bq_params
 from bfplan.errors import WarehouseError
 from bfplan.ledger import Ledger
 from bfplan.processors import ProcessorContext, SqlProcessor
@@ -133,7 +134,7 @@ def test_append_rows_sends_5000_rows_in_one_job(wh, monkeypatch):
 
 
 def test_append_rows_splits_big_batches_by_size(wh, monkeypatch):
-    monkeypatch.setattr(bq, "MAX_ROWS_PARAM_BYTES", 2000)
+    monkeypatch.setattr(bq_params, "MAX_ROWS_PARAM_BYTES", 2000)
     cols = {"k": "STRING", "n": "INT64"}
     jobs = []
     run = wh._run

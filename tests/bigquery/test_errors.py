@@ -6,9 +6,11 @@ import pytest
 import requests
 from google.api_core import exceptions as gexc
 
-import bfplan.warehouse.bigquery as bq
+import bfplan.warehouse.bigquery.adapter as bq
 from bfplan.errors import WarehouseError
-from bfplan.warehouse.bigquery import BigQueryWarehouse, _wrap, is_transient_error, one_line
+from bfplan.warehouse.bigquery import BigQueryWarehouse
+from bfplan.warehouse.bigquery.errors import excerpt, is_transient_error, one_line
+from bfplan.warehouse.bigquery.errors import wrap as _wrap
 
 CONCURRENT = ("Transaction is aborted due to concurrent update against table my-proj:nba.games. "
               "Transaction ID: 6411a2fd-0000-2e1c-9b6b-089e08267f6c")
@@ -81,7 +83,7 @@ def test_messages_are_one_short_line():
     huge = gexc.BadRequest("x" * 5000)
     assert len(one_line(huge)) <= 400
     assert one_line(ValueError("a\nb")) == "ValueError: a"
-    assert bq.excerpt("SELECT a,\n   b FROM nba.games WHERE x = 1", width=20) == "SELECT a, b FROM ..."
+    assert excerpt("SELECT a,\n   b FROM nba.games WHERE x = 1", width=20) == "SELECT a, b FROM ..."
 
 
 def test_a_failed_job_raises_a_wrapped_error(monkeypatch):
@@ -91,12 +93,15 @@ def test_a_failed_job_raises_a_wrapped_error(monkeypatch):
     class Job:
         job_id = "j1"
 
-        def result(self, timeout):
+        def result(self, timeout, retry, job_retry):
+            # bfplan's retries are the only retries of a job; single API calls give up in 30 s
+            assert job_retry is None and retry is bq.API_RETRY and retry.deadline == 30.0
             raise gexc.Forbidden("Exceeded rate limits", errors=[{"reason": "rateLimitExceeded", "message": "slow"}])
 
     class Client:
-        def query(self, sql, job_config, location):
+        def query(self, sql, job_config, location, retry, job_retry):
             assert location == "US" and job_config.labels["tool"] == "bfplan"
+            assert job_retry is None and retry is bq.API_RETRY
             return Job()
 
     monkeypatch.setattr(wh, "_client", lambda: Client())
@@ -115,12 +120,12 @@ def test_a_query_past_its_timeout_is_cancelled(monkeypatch):
     class Job:
         job_id = "j2"
 
-        def result(self, timeout):
+        def result(self, timeout, retry, job_retry):
             assert timeout == 0.5
             raise concurrent.futures.TimeoutError
 
     class Client:
-        def query(self, sql, job_config, location):
+        def query(self, sql, job_config, location, retry, job_retry):
             return Job()
 
         def cancel_job(self, job_id, location):

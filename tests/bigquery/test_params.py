@@ -9,16 +9,18 @@ from decimal import Decimal
 import pytest
 from google.cloud.bigquery import ArrayQueryParameter, ScalarQueryParameter, StructQueryParameter
 
-import bfplan.warehouse.bigquery as bq
+import bfplan.warehouse.bigquery.adapter as bq
+import bfplan.warehouse.bigquery.params as bq_params
 from bfplan.errors import WarehouseError
-from bfplan.warehouse.bigquery import (
-    BigQueryWarehouse,
+from bfplan.warehouse.bigquery import BigQueryWarehouse
+from bfplan.warehouse.bigquery.params import (
     query_parameter,
     query_parameters,
-    rewrite_sql,
+    row_chunks,
     rows_parameter,
     sanitize_labels,
 )
+from bfplan.warehouse.bigquery.rewrite import rewrite_sql
 
 
 @pytest.fixture
@@ -108,9 +110,9 @@ def test_rows_parameter_types_every_value_by_its_column():
 
 
 def test_row_chunks_respect_the_size_cap(monkeypatch):
-    monkeypatch.setattr(bq, "MAX_ROWS_PARAM_BYTES", 1000)
+    monkeypatch.setattr(bq_params, "MAX_ROWS_PARAM_BYTES", 1000)
     rows = [(f"k{i:04}", i) for i in range(100)]
-    chunks = list(bq._row_chunks({"k": "STRING", "n": "INT64"}, rows))
+    chunks = list(row_chunks({"k": "STRING", "n": "INT64"}, rows))
     assert len(chunks) > 1
     assert [r for c in chunks for r in c] == rows
 
