@@ -19,8 +19,8 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-$(BUCKET)/raw/_manifest.json: plugins/nba/simulate.py | $(BIN)/python
-	$(BIN)/python plugins/nba/simulate.py --out $(BUCKET) --seed $(SEED)
+$(BUCKET)/raw/_manifest.json: $(wildcard plugins/nba/simulate/*.py) | $(BIN)/python
+	$(BIN)/python plugins/nba/simulate --out $(BUCKET) --seed $(SEED)
 
 ## demo: simulate the synthetic 2021-22 season (once), run plans/2021-nov.yaml on DuckDB, summarize
 demo: $(VENV)/.installed $(BUCKET)/raw/_manifest.json

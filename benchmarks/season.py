@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.parse_args(argv)
     os.environ["BFPLAN_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     if not (ROOT / "data/bucket/raw/_manifest.json").exists():
-        subprocess.run([sys.executable, str(ROOT / "plugins/nba/simulate.py"), "--out", str(ROOT / "data/bucket")],
+        subprocess.run([sys.executable, str(ROOT / "plugins/nba/simulate"), "--out", str(ROOT / "data/bucket")],
                        check=True)
     import duckdb
 

@@ -1,6 +1,6 @@
 """The reference NBA pipeline (phases 2-5) as an ordinary bfplan plugin.
 
-Phase 2 loads the synthetic raw bucket (``simulate.py`` writes it), Phase 3 builds the
+Phase 2 loads the synthetic raw bucket (``simulate/`` writes it), Phase 3 builds the
 analytics tables, Phase 4 the precompute tables and the ML feature store, Phase 5 the
 baseline predictions. Every processor is set-based BigQuery SQL over a batch of dates.
 Load it from a plan with ``plugins: [plugins/nba]``.

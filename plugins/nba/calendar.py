@@ -24,7 +24,7 @@ def game_days(start: date, end: date, *, vars: Mapping[str, Any] | None = None,
     if not root.is_dir():
         raise BfplanError(
             f"no schedule under {root}; simulate the season first "
-            "(`python plugins/nba/simulate.py --out <bucket>`, or `make demo`)"
+            "(`python plugins/nba/simulate --out <bucket>`, or `make demo`)"
         )
     for child in sorted(root.iterdir()):
         try:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from bfplan.plugins import load_registry
 from bfplan.warehouse.bigquery import BigQueryWarehouse
 from bfplan.warehouse.duckdb import DuckDBWarehouse
 from tests.conftest import as_json
+from tests.nba.simload import load_simulator
 
 ROOT = Path(__file__).resolve().parents[2]
 VOLATILE = {"run_id", "created_at", "resolved_at", "processed_at", "updated_at"}
@@ -26,11 +25,7 @@ PREFIX = "nov_"
 def november(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """plans/2021-nov.yaml pointed at a fresh simulated bucket and a DuckDB file in tmp."""
     tmp = tmp_path_factory.mktemp("nov")
-    spec = importlib.util.spec_from_file_location("nba_simulate", ROOT / "plugins/nba/simulate.py")
-    assert spec and spec.loader
-    sim = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = sim
-    spec.loader.exec_module(sim)
+    sim = load_simulator()
     sim.simulate_season(tmp / "bucket", end=date(2021, 11, 30))
     text = (ROOT / "plans/2021-nov.yaml").read_text()
     text = text.replace("path: ../.bfplan/nba.duckdb", f"path: {tmp / 'nov.duckdb'}")

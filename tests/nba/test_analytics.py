@@ -455,7 +455,7 @@ SIM_END = "2021-11-10"
 @pytest.fixture(scope="module")
 def sim_bucket(tmp_path_factory: pytest.TempPathFactory) -> Path:
     bucket = tmp_path_factory.mktemp("bucket")
-    simulate = ROOT / "plugins" / "nba" / "simulate.py"
+    simulate = ROOT / "plugins" / "nba" / "simulate"
     subprocess.run([sys.executable, str(simulate), "--out", str(bucket), "--end", SIM_END, "--quiet"],
                    check=True, capture_output=True)
     return bucket

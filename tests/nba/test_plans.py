@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -12,6 +10,7 @@ import duckdb
 import pytest
 
 from tests.conftest import as_json
+from tests.nba.simload import load_simulator
 from tests.test_crash import fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,11 +30,7 @@ def _copy(plan: str, tmp: Path, bucket: Path, db: str) -> Path:
 @pytest.fixture(scope="module")
 def season(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("season")
-    spec = importlib.util.spec_from_file_location("nba_sim_plans", ROOT / "plugins/nba/simulate.py")
-    assert spec and spec.loader
-    sim = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = sim
-    spec.loader.exec_module(sim)
+    sim = load_simulator()
     sim.simulate_season(tmp / "bucket", end=date(2021, 12, 5))
     return tmp
 

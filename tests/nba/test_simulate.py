@@ -1,10 +1,11 @@
-"""Tests for the synthetic NBA season simulator (plugins/nba/simulate.py)."""
+"""Tests for the synthetic NBA season simulator (plugins/nba/simulate/)."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
 import json
+import subprocess
 import sys
 from collections import Counter, defaultdict
 from datetime import date, timedelta
@@ -13,18 +14,10 @@ from pathlib import Path
 
 import pytest
 
-SIM_PATH = Path(__file__).resolve().parents[2] / "plugins" / "nba" / "simulate.py"
+from tests.nba.simload import SIM_DIR, load_simulator
 
-
-def _load_simulator():
-    spec = importlib.util.spec_from_file_location("nba_simulate", SIM_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-sim = _load_simulator()
+sim = load_simulator()
+sim_main = importlib.import_module(f"{sim.__name__}.__main__")
 SHORT_END = date(2021, 11, 8)  # three weeks: fast, and past the 14-day bootstrap window
 OFF_DAYS = {date(2021, 11, 25), date(2021, 12, 24), *(date(2022, 2, d) for d in range(18, 24))}
 STATS = ("points", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "reb", "ast", "stl", "blk",
@@ -99,10 +92,14 @@ def test_manifest_reuse_and_force(tmp_path: Path) -> None:
 
 
 def test_cli_prints_synthetic_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert sim.main(["--out", str(tmp_path), "--seed", "4", "--end", "2021-10-22"]) == 0
+    assert sim_main.main(["--out", str(tmp_path), "--seed", "4", "--end", "2021-10-22"]) == 0
     line = capsys.readouterr().out.strip()
     assert "SYNTHETIC" in line and "games" in line and len(line.splitlines()) == 1
-    assert sim.main(["--out", str(tmp_path), "--seed", "4", "--end", "2021-10-22", "--quiet", "--force"]) == 0
+    assert sim_main.main(["--out", str(tmp_path), "--seed", "4", "--end", "2021-10-22", "--quiet", "--force"]) == 0
+    # and as a program, the way the Makefile runs it
+    done = subprocess.run([sys.executable, str(SIM_DIR), "--out", str(tmp_path / "p"), "--seed", "4",
+                           "--end", "2021-10-20"], capture_output=True, text=True, check=True)
+    assert done.stdout.startswith("SYNTHETIC data")
     assert capsys.readouterr().out == ""
 
 
