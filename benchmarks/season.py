@@ -59,7 +59,7 @@ def floor(plan_path: Path, db: Path) -> tuple[float, dict[str, float]]:
     from bfplan.processors import FAILURE_ONLY_COLUMNS, SqlProcessor
     from bfplan.session import open_session
     from bfplan.warehouse.dialect import compile_sql
-    from bfplan.warehouse.duckdb import DUCKDB_TYPES, qualified, quote
+    from bfplan.warehouse.duckdb_common import DUCKDB_TYPES, qualified, quote
 
     session = open_session(plan_path)
     plan, reg = session.plan, session.registry

@@ -6,138 +6,23 @@ Exit codes: 0 ok; 1 a node or blocking gate failed (or gaps found); 2 bad input;
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import signal
 import sys
-from collections.abc import Callable
-from datetime import date
-from typing import TYPE_CHECKING, Any
 
 import click
 
-from bfplan.errors import BfplanError, LockError, UsageError
-from bfplan.interrupts import install as install_interrupts
-from bfplan.interrupts import seen as interrupts_seen
-
-if TYPE_CHECKING:
-    from bfplan.session import Session
-
-GLOBAL_KEYS = ("warehouse", "var", "plugins_dir", "verbose", "json_out")
-
-
-def _store(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    # Global options may come before or after the subcommand's arguments; both land here,
-    # and a value given later (closer to the subcommand) wins.
-    store = ctx.find_root().meta.setdefault("bfplan.globals", {})
-    name = param.name or ""
-    if name in ("var", "plugins_dir"):
-        store.setdefault(name, []).extend(value or ())
-    elif name == "verbose":
-        store["verbose"] = store.get("verbose", 0) + (value or 0)
-    elif value not in (None, False):
-        store[name] = value
-    return value
-
-
-def global_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Attach --warehouse, --var, -v and --json to a command (and to the group)."""
-    opts = [
-        click.option("--warehouse", metavar="URL", expose_value=False, callback=_store,
-                     help="Override the plan's warehouse: duckdb:///rel.duckdb, duckdb:////abs.duckdb, "
-                          "bigquery://PROJECT?location=US."),
-        click.option("--var", metavar="KEY=VALUE", multiple=True, expose_value=False, callback=_store,
-                     help="Set a plan variable (repeatable)."),
-        click.option("--plugins-dir", metavar="DIR", multiple=True, expose_value=False, callback=_store,
-                     help="Also load the plugins in DIR: each .py file and package (repeatable)."),
-        click.option("-v", "--verbose", count=True, expose_value=False, callback=_store, help="More logging."),
-        click.option("--json", "json_out", is_flag=True, expose_value=False, callback=_store,
-                     help="Print one JSON document on stdout (logs go to stderr)."),
-    ]
-    for opt in reversed(opts):
-        f = opt(f)
-    return f
-
-
-def _globals() -> dict[str, Any]:
-    return click.get_current_context().find_root().meta.get("bfplan.globals", {})
-
-
-def _overrides() -> dict[str, str]:
-    out = {}
-    for item in _globals().get("var", []):
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--var {item!r}: expected KEY=VALUE")
-        out[key] = value
-    return out
-
-
-def _emit(doc: dict[str, Any]) -> None:
-    click.echo(json.dumps(doc, indent=2, default=str))
-
-
-def _dates(value: str | None, option: str) -> date | None:
-    from bfplan.plan import DATE_MAX, DATE_MIN
-
-    if value is None:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"{option} {value!r}: expected a date YYYY-MM-DD") from None
-    if not DATE_MIN <= day <= DATE_MAX:
-        raise UsageError(f"{option} {value}: out of range ({DATE_MIN}..{DATE_MAX})")
-    return day
-
-
-def _date_list(value: str | None) -> tuple[date, ...] | None:
-    if value is None:
-        return None
-    return tuple(sorted({_dates(v.strip(), "--dates") for v in value.split(",") if v.strip()}))  # type: ignore[type-var]
-
-
-def _names(value: str | None) -> tuple[str, ...] | None:
-    return tuple(v.strip() for v in value.split(",") if v.strip()) if value else None
-
-
-def _session(plan: str, *, read_only: bool = False) -> Session:
-    from bfplan.logs import configure
-    from bfplan.session import open_session
-
-    configure(_globals().get("verbose", 0))
-    return open_session(plan, warehouse_url=_globals().get("warehouse"), overrides=_overrides(),
-                        plugin_dirs=_globals().get("plugins_dir", []), read_only=read_only)
-
-
-def _held(exc: LockError, plan: str, what: str) -> UsageError | LockError:
-    """A LockError for a command that must read what a run is writing: say so, and what to do."""
-    return LockError(f"{exc}; {what} must wait until it finishes (`bfplan status {plan}` shows its progress)",
-                     progress=exc.progress)
-
-
-class BfplanGroup(click.Group):
-    """Turns BfplanError into one line on stderr and its exit code; never a traceback."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except BfplanError as exc:
-            as_json = ctx.meta.get("bfplan.globals", {}).get("json_out")
-            _report_error(exc, as_json)
-            sys.exit(exc.exit_code)
-
-
-def _report_error(exc: BfplanError, as_json: bool) -> None:
-    from bfplan.errors import PlanError
-
-    if as_json and isinstance(exc, PlanError):
-        _emit({"valid": False, "errors": [i.as_dict() for i in exc.issues]})
-    elif as_json:
-        _emit({"error": str(exc), "exit_code": exc.exit_code})
-    text = str(exc) if isinstance(exc, PlanError) else f"error: {exc}"
-    click.echo(text, err=True)
+from bfplan.cli_options import (
+    BfplanGroup,
+    emit_json,
+    global_options,
+    global_values,
+    held,
+    open_plan,
+    parse_date,
+    parse_dates,
+    parse_names,
+    var_overrides,
+)
+from bfplan.errors import LockError, UsageError
 
 
 @click.group(cls=BfplanGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -163,7 +48,7 @@ def validate(plan: str) -> None:
     from bfplan.describe import describe_plan
     from bfplan.estimate import human_bytes
 
-    session = _session(plan, read_only=True)
+    session = open_plan(plan, read_only=True)
     try:
         described = describe_plan(session)
     finally:
@@ -171,8 +56,8 @@ def validate(plan: str) -> None:
     desc, note, estimate = described.doc, described.note, described.doc["estimate"]
     if note:
         click.echo(note, err=True)
-    if _globals().get("json_out"):
-        _emit({"valid": True, "errors": [], "nodes": desc["nodes"], "to_run": desc["to_run"],
+    if global_values().get("json_out"):
+        emit_json({"valid": True, "errors": [], "nodes": desc["nodes"], "to_run": desc["to_run"],
                "already_done": desc["already_done"], "stages": desc["stages"], "policy": desc["policy"],
                "estimate": estimate})
         return
@@ -231,18 +116,19 @@ def run(plan: str, start: str | None, end: str | None, dates: str | None, only: 
 
     if dates and (start or end):
         raise UsageError("--dates cannot be combined with --start/--end")
-    sel = Selection(start=_dates(start, "--start"), end=_dates(end, "--end"), dates=_date_list(dates),
-                    only=_names(only), from_=_names(from_), force=force, rerun_failed=rerun_failed, stale=stale)
-    session = _session(plan, read_only=dry_run)
-    as_json = bool(_globals().get("json_out"))
+    sel = Selection(start=parse_date(start, "--start"), end=parse_date(end, "--end"), dates=parse_dates(dates),
+                    only=parse_names(only), from_=parse_names(from_), force=force, rerun_failed=rerun_failed,
+                    stale=stale)
+    session = open_plan(plan, read_only=dry_run)
+    as_json = bool(global_values().get("json_out"))
     try:
-        reset = () if reset_breaker is None else (None if reset_breaker == "*" else _names(reset_breaker))
+        reset = () if reset_breaker is None else (None if reset_breaker == "*" else parse_names(reset_breaker))
         options = RunOptions(selection=sel, mode=mode, jobs=jobs, dry_run=dry_run, command=" ".join(sys.argv),
                              reset_breaker=reset, steal_lock=steal_lock)
         if dry_run:
             desc = describe_plan(session, options).doc
             if as_json:
-                _emit({"dry_run": True, **desc})
+                emit_json({"dry_run": True, **desc})
             else:
                 for name, n in desc["todo"].items():
                     click.echo(f"would run {name}: {n} partition(s), {desc['skipped'][name]} already done")
@@ -252,7 +138,7 @@ def run(plan: str, start: str | None, end: str | None, dates: str | None, only: 
     finally:
         session.close()
     if as_json:
-        _emit(summary.as_dict())
+        emit_json(summary.as_dict())
     else:
         from bfplan.report.text import print_run_summary
 
@@ -278,8 +164,8 @@ def status(plan: str, start: str | None, end: str | None) -> None:
     from bfplan.report.grid import print_status_grid, status_rows
     from bfplan.run.live import read_live
 
-    first, last = _dates(start, "--start"), _dates(end, "--end")
-    session = _session(plan, read_only=True)
+    first, last = parse_date(start, "--start"), parse_date(end, "--end")
+    session = open_plan(plan, read_only=True)
     live = None
     try:
         try:
@@ -293,8 +179,9 @@ def status(plan: str, start: str | None, end: str | None) -> None:
         missing = not session.warehouse.exists if live is None else False
     finally:
         session.close()
-    if _globals().get("json_out"):
-        _emit({"partitions": rows, **({"live": {k: v for k, v in live.items() if k != "partitions"}} if live else {})})
+    if global_values().get("json_out"):
+        head = {"live": {k: v for k, v in live.items() if k != "partitions"}} if live else {}
+        emit_json({"partitions": rows, **head})
         return
     if live:
         click.echo(f"run {live['run_id']} in progress since {live['since']} (pid {live['pid']} on {live['host']}): "
@@ -319,18 +206,18 @@ def check(plan: str, gate: str | None, start: str | None, end: str | None, stric
     from bfplan.check import run_checks
     from bfplan.report.text import print_check_report
 
-    first, last = _dates(start, "--start"), _dates(end, "--end")
-    session = _session(plan)
+    first, last = parse_date(start, "--start"), parse_date(end, "--end")
+    session = open_plan(plan)
     try:
         session.require_existing()
         report = run_checks(session.plan, session.registry, session.warehouse, gate=gate,
                             start=first, end=last, strict=strict)
     except LockError as exc:
-        raise _held(exc, plan, "check") from exc
+        raise held(exc, plan, "check") from exc
     finally:
         session.close()
-    if _globals().get("json_out"):
-        _emit({"status": str(report.status), "gates": report.gates})
+    if global_values().get("json_out"):
+        emit_json({"status": str(report.status), "gates": report.gates})
     else:
         print_check_report(report)
     sys.exit(report.exit_code)
@@ -349,16 +236,16 @@ def gaps(plan: str, start: str | None, end: str | None) -> None:
     from bfplan.gaps import find_gaps
     from bfplan.report.text import print_gaps
 
-    first, last = _dates(start, "--start"), _dates(end, "--end")
-    session = _session(plan, read_only=True)
+    first, last = parse_date(start, "--start"), parse_date(end, "--end")
+    session = open_plan(plan, read_only=True)
     try:
         found = find_gaps(session.plan, session.registry, session.warehouse, start=first, end=last)
     except LockError as exc:
-        raise _held(exc, plan, "gaps") from exc
+        raise held(exc, plan, "gaps") from exc
     finally:
         session.close()
-    if _globals().get("json_out"):
-        _emit({"gaps": [g.as_dict() for g in found]})
+    if global_values().get("json_out"):
+        emit_json({"gaps": [g.as_dict() for g in found]})
     else:
         print_gaps(found, plan)
     if found:
@@ -378,11 +265,11 @@ def report(plan: str, output: str) -> None:
     target = Path(output)
     if not target.parent.is_dir():
         raise UsageError(f"-o {output}: the folder {target.parent} does not exist")
-    session = _session(plan, read_only=True)
+    session = open_plan(plan, read_only=True)
     try:
         page = html_report(session.plan, session.registry, session.warehouse)
     except LockError as exc:
-        raise _held(exc, plan, "report") from exc
+        raise held(exc, plan, "report") from exc
     finally:
         session.close()
     tmp = target.with_name(f".{target.name}.tmp")
@@ -392,8 +279,8 @@ def report(plan: str, output: str) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise UsageError(f"-o {output}: cannot write: {exc.strerror}") from None
-    if _globals().get("json_out"):
-        _emit({"output": output, "bytes": len(page.encode())})
+    if global_values().get("json_out"):
+        emit_json({"output": output, "bytes": len(page.encode())})
     else:
         click.echo(f"wrote {output}")
 
@@ -409,11 +296,11 @@ def plugins(plan_path: str | None) -> None:
     from bfplan.plugins import load_registry
     from bfplan.session import plugins_in
 
-    paths = [p for _, p in read_plugin_paths(Path(plan_path), overrides=_overrides())] if plan_path else []
-    reg = load_registry([*paths, *plugins_in(_globals().get("plugins_dir", []))])
+    paths = [p for _, p in read_plugin_paths(Path(plan_path), overrides=var_overrides())] if plan_path else []
+    reg = load_registry([*paths, *plugins_in(global_values().get("plugins_dir", []))])
     doc = reg.as_dict()
-    if _globals().get("json_out"):
-        _emit(doc)
+    if global_values().get("json_out"):
+        emit_json(doc)
         return
     for kind, items in doc.items():
         click.echo(f"{kind}:")
@@ -423,50 +310,10 @@ def plugins(plan_path: str | None) -> None:
 
 
 def main() -> None:
-    """Console-script entry point. Ctrl-C at any moment exits 130 (click alone would print
-    "Aborted!" and exit 1 when it lands outside a run)."""
-    install_interrupts()
-    try:
-        try:
-            code = cli.main(prog_name="bfplan", standalone_mode=False)
-            code = code if isinstance(code, int) else 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        except click.ClickException as exc:
-            exc.show()
-            code = exc.exit_code
-        leave(code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        click.echo("interrupted", err=True)
-        leave(130)
+    """Console-script entry point (see :mod:`bfplan.__main__`)."""
+    from bfplan.__main__ import main as entry
 
-
-def leave(code: int) -> None:
-    """End the process with ``code`` — 130 if a Ctrl-C came at any point (even one a library
-    swallowed, or one during a run's last node).
-
-    The process ends here, at once (``os._exit`` after flushing): every command has closed its
-    warehouse by now, and Python's own shutdown would restore the default SIGINT action, so a
-    Ctrl-C in its last milliseconds would kill the process by signal instead of exit 130 (as
-    would CPython 3.11 after a Ctrl-C that ever landed inside ``exec()`` of a string, which is
-    how dataclasses build their methods, handled or not)."""
-    signal.signal(signal.SIGINT, _interrupted_now)
-    if interrupts_seen() and code != 130:
-        click.echo("interrupted", err=True)
-        code = 130
-    _flush()
-    os._exit(code)
-
-
-def _interrupted_now(*_: object) -> None:
-    _flush()
-    os._exit(130)
-
-
-def _flush() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
+    entry()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,7 +3,7 @@
 A processor with a ``failures_table`` records, per date and entity it could not compute, one
 row with the columns of :data:`COLUMNS` (domain-free: ``expected_count``/``actual_count`` of
 whatever the processor counts, ``missing_dates``) plus its own columns
-(``Processor.failure_columns``, e.g. a pipeline's game counts). A failure of a whole date has
+(``Processor.failure_columns``, e.g. a pipeline's own counts). A failure of a whole date has
 the entity :data:`DATE_LEVEL`.
 
 A category says why. Only :data:`PROCESSING_ERROR` means a bug; missing input data is never

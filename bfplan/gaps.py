@@ -4,7 +4,7 @@ The seed runbook's gap types, each found with a few set-based queries per proces
 plan's dates (never a query per date), reading the tables themselves, not just the ledger — a
 row deleted by hand is a gap:
 
-* ``missing_date`` — a planned date (the calendar's: days without games never count) with no
+* ``missing_date`` — a planned date (the calendar's: days it leaves out never count) with no
   rows and no failure records at all, where the processor expects entities (when it declares
   which);
 * ``partial`` — expected entities with neither a row nor a categorized failure;

@@ -63,7 +63,7 @@ def bfplan_warehouses() -> Mapping[str, Callable[..., Warehouse]]:
 
 @hookspec
 def bfplan_calendars() -> Mapping[str, Callable[..., Iterable[date]]]:
-    """Return date calendars by name, e.g. ``{"nba_game_days": game_days}``.
+    """Return date calendars by name, e.g. ``{"trading_days": trading_days}``.
 
     A calendar is called as ``calendar(start, end, vars=plan_vars, base_dir=plan_dir)`` (accept
     ``**kwargs``: more keywords may come) and yields the dates

@@ -3,8 +3,8 @@
 The seed runbook's "backfill mode" is a bundle of switches scattered through processors; here
 it is one object per mode that the runner, the gates and the processors read. Every field is
 enforced by code (a test per field shows the behaviour change with it), and ``bfplan validate``
-prints each with its reason. Thresholds that belong to one pipeline (how many players make a
-day) are that pipeline's, not the engine's: processors see the mode (``@backfill_mode``) and
+prints each with its reason. Thresholds that belong to one pipeline (how many rows make a
+normal day) are that pipeline's, not the engine's: processors see the mode (``@backfill_mode``) and
 the completeness switch (``@check_completeness``) and decide.
 """
 

@@ -67,7 +67,7 @@ def _describe(kind: str, obj: Any) -> dict[str, str]:
 
 
 def _module_name_for(path: Path, is_file: bool) -> str:
-    # A stable, collision-free module name per plugin path, so two plans' "plugins/nba"
+    # A stable, collision-free module name per plugin path, so two plans' "plugins/sales"
     # directories in different repositories never share one sys.modules entry.
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
     stem = path.stem if is_file else path.name

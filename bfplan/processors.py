@@ -134,7 +134,7 @@ class Processor:
     #: per-input override of lookback_days: {"dataset.table": days or None}
     input_lookback: Mapping[str, int | None] = field(default_factory=dict)
     #: SQL predicate over the output table limiting which rows critical fields apply to (e.g.
-    #: "has_shot_zone_data": a game without a shot-event file has no zones to be wrong about)
+    #: "has_source_data": a row whose source file was absent has nothing to be wrong about)
     critical_filter: str | None = None
     clustering: tuple[str, ...] = ()
     description: str = ""

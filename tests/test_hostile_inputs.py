@@ -20,7 +20,7 @@ import duckdb
 import pytest
 
 from bfplan.errors import WarehouseError
-from bfplan.warehouse.duckdb import _wrap
+from bfplan.warehouse.duckdb_common import wrap as _wrap
 from tests.conftest import TOY_PLUGIN, as_json
 
 BASE = """

@@ -156,6 +156,6 @@ def _valid(field: str, rule: str) -> str:
 
 
 def _rows_filter(proc: Any) -> str:
-    """The processor's ``critical_filter``: rows its critical fields apply to (e.g. games with shot data)."""
+    """The processor's ``critical_filter``: rows its critical fields apply to (e.g. those whose source data existed)."""
     predicate = getattr(proc, "critical_filter", None)
     return f" AND ({predicate})" if predicate else ""

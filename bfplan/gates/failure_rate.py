@@ -49,7 +49,7 @@ _RATES = """
 WITH {ctes},
 failed AS (
   -- the share of EXPECTED entities that failed: a processor may also fail entities nobody
-  -- expected that day (PSZA covers every player of the season), which must not inflate it
+  -- expected that day (a processor may cover every entity seen so far), which must not inflate it
   SELECT f.d, COUNT(DISTINCT f.e) AS failed FROM fails AS f
   JOIN expected AS x ON x.d = f.d AND x.e = f.e
   WHERE f.e <> '{date_level}' GROUP BY f.d

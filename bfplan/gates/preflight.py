@@ -85,7 +85,7 @@ class PreflightGate(Gate):
             need = self._min_rows(ctx, table)
             rows = self._rows_per_date(ctx, producer, expected)
             # a date the producer ran and explained (failure records: DATE_LEVEL, or every entity
-            # skipped, e.g. too few games early in the season) is not a missing input
+            # skipped, e.g. too little history early on) is not a missing input
             explained = self._explained_dates(ctx, producer, expected)
             missing = [d for d in expected if rows.get(d, 0) < need and d not in explained]
             what = "no rows" if need == 1 else f"fewer than {need} rows"

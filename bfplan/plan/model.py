@@ -19,6 +19,8 @@ from bfplan.plan.marks import Mark
 
 #: What processor, phase, gate, calendar and variable names must match (also safe in SQL identifiers).
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: what a date written in a plan (or a --var) looks like
+DATE_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 #: the dates a plan may name: "season to date" windows start at 1900-01-01 (see bfplan.ledger.lineage),
 #: and date arithmetic near year 9999 overflows Python's date
 DATE_MIN, DATE_MAX = date(1900, 1, 1), date(2999, 12, 31)

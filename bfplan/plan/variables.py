@@ -24,10 +24,10 @@ from typing import Any
 
 from bfplan.plan.marks import KeyPath, did_you_mean
 from bfplan.plan.messages import IssueCollector
+from bfplan.plan.model import DATE_PATTERN
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NAME_THEN_BRACE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\}")
-_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 #: what a name must look like, and the message when it does not
 BAD_NAME = "invalid name {!r} (use letters, digits and _, not starting with a digit)"
 _BOOL_WORDS = dict.fromkeys(("true", "yes", "on", "1"), True) | dict.fromkeys(("false", "no", "off", "0"), False)
@@ -151,7 +151,7 @@ def typed_override(text: str, current: object) -> object:
                 raise ValueError(f"expected a finite number, got {text!r}")
             return value
     if isinstance(current, date) and not isinstance(current, datetime):
-        if _DATE.fullmatch(text):
+        if DATE_PATTERN.fullmatch(text):
             with contextlib.suppress(ValueError):
                 return date.fromisoformat(text)
         raise ValueError("expected a date (YYYY-MM-DD)")

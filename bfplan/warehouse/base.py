@@ -105,7 +105,7 @@ class Warehouse(ABC):
 
     #: engine name, e.g. ``duckdb`` or ``bigquery``
     kind: str = ""
-    #: a short human description for logs ("duckdb .bfplan/nba.duckdb")
+    #: a short human description for logs ("duckdb .bfplan/sales.duckdb")
     description: str = ""
     #: opened for reading only: every write raises (validate, status, gaps, report)
     read_only: bool = False

@@ -14,7 +14,6 @@ import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +22,10 @@ import duckdb
 from bfplan.errors import LockError, WarehouseError, WarehouseUnavailable
 from bfplan.hostinfo import host as this_host
 from bfplan.hostinfo import pid_alive
-from bfplan.warehouse.base import COLUMN_TYPES, Transaction, Warehouse, check_identifier, split_table
+from bfplan.warehouse.base import COLUMN_TYPES, Warehouse, split_table
 from bfplan.warehouse.dialect import compile_sql, read_only_problem
-
-DUCKDB_TYPES = {
-    "STRING": "VARCHAR",
-    "INT64": "BIGINT",
-    "FLOAT64": "DOUBLE",
-    "BOOL": "BOOLEAN",
-    "DATE": "DATE",
-    "TIMESTAMP": "TIMESTAMP",
-    "JSON": "VARCHAR",
-}
+from bfplan.warehouse.duckdb_common import DUCKDB_TYPES, failed, qualified, quote
+from bfplan.warehouse.duckdb_transaction import DuckDBTransaction
 
 
 def sidecar_path(db_path: str) -> Path:
@@ -55,148 +46,6 @@ def describe_holder(db_path: str) -> str | None:
     if host == this_host() and not pid_alive(pid):
         return None
     return text
-
-
-def quote(name: str) -> str:
-    """Quote one validated identifier for DuckDB."""
-    return '"' + check_identifier(name) + '"'
-
-
-def qualified(table: str) -> str:
-    """``dataset.table`` → ``"dataset"."table"``."""
-    dataset, name = split_table(table)
-    return f"{quote(dataset)}.{quote(name)}"
-
-
-#: what the operating system says when the machine, not the data, refuses a write
-ENVIRONMENT_ERRORS = ("no space left on device", "file too large", "disk quota exceeded", "read-only file system",
-                      "permission denied")
-
-
-def _failed(exc: BaseException, what: str) -> BaseException:
-    """What to raise for a DuckDB failure. Ctrl-C during a query reaches DuckDB first, which
-    reports it as an error ("Query interrupted"): it stays an interrupt, never a failed node."""
-    interrupted = isinstance(exc, duckdb.InterruptException) or (
-        isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower())
-    return KeyboardInterrupt() if interrupted else _wrap(exc, what)
-
-
-def _wrap(exc: BaseException, what: str) -> WarehouseError:
-    # DuckDB raises TransactionException on write-write conflicts between concurrent
-    # transactions: the loser can simply try again. But a COMMIT that cannot write its file
-    # is a TransactionException too ("Failed to commit: Could not write file ...: No space left
-    # on device"): the machine's refusals are checked first, and are never transient.
-    text = " ".join(str(exc).split())
-    if any(marker in text.lower() for marker in ENVIRONMENT_ERRORS):
-        return WarehouseError(f"{what}: {text}", environment=True)
-    transient = isinstance(exc, duckdb.TransactionException) or "Conflict" in text
-    return WarehouseError(f"{what}: {text}", transient=transient)
-
-
-class DuckDBTransaction(Transaction):
-    """A transaction on one cursor; BEGIN is sent lazily, at the first write."""
-
-    def __init__(self, warehouse: DuckDBWarehouse, cursor: duckdb.DuckDBPyConnection) -> None:
-        self._wh = warehouse
-        self._cur = cursor
-        self._open = False
-
-    @property
-    def wrote(self) -> bool:
-        return self._open
-
-    def _begin(self) -> None:
-        if not self._open:
-            self._cur.execute("BEGIN TRANSACTION")
-            self._open = True
-
-    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
-        self._begin()
-        self._wh._run(self._cur, sql, params)
-
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        self._begin()
-        cur = self._wh._run(self._cur, sql, params)
-        names = [d[0] for d in cur.description or ()]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-    def _replace(
-        self, table: str, partition_column: str, dates: Sequence[date], scope: Mapping[str, Any] | None,
-        insert: str, params: dict[str, Any],
-    ) -> dict[date, int]:
-        target = qualified(table)
-        col = quote(partition_column)
-        where = [f"{col} = ANY($__dates)"]
-        bound: dict[str, Any] = {"__dates": list(dates)}
-        for i, (key, value) in enumerate(sorted((scope or {}).items())):
-            where.append(f"{quote(key)} = $__scope{i}")
-            bound[f"__scope{i}"] = value
-        condition = " AND ".join(where)
-        self._begin()
-        try:
-            self._cur.execute(f"DELETE FROM {target} WHERE {condition}", bound)
-            # replace(), not format(): processor SQL may contain braces (struct literals)
-            sql = insert.replace("{target}", target).replace("{condition}", condition)
-            self._cur.execute(sql, {**params, **bound})
-            counts = self._cur.execute(
-                f"SELECT {col}, count(*) FROM {target} WHERE {condition} GROUP BY 1", bound
-            ).fetchall()
-        except (duckdb.Error, RuntimeError) as exc:
-            raise _failed(exc, f"writing {table}") from exc
-        return {d: n for d, n in counts}
-
-    def replace_partitions(
-        self, table, partition_column, dates, select_sql, params=None, *, scope=None, clustering=()
-    ) -> dict[date, int]:
-        compiled = compile_sql(select_sql, "duckdb")
-        bound = compiled.bind(dict(params or {}))
-        self._ensure(table, f"CREATE TABLE IF NOT EXISTS {qualified(table)} AS "
-                            f"SELECT * FROM ({compiled.sql}) AS __q LIMIT 0", bound)
-        # BY NAME: the query's column order need not match the table's; a column the table
-        # lacks is a clear binder error instead of silently shifted data. Rows outside the
-        # batch's dates are dropped, so a processor can never overwrite another partition.
-        insert = "INSERT INTO {target} BY NAME SELECT * FROM (" + compiled.sql + ") AS __q WHERE {condition}"
-        return self._replace(table, partition_column, dates, scope, insert, bound)
-
-    def _ensure(self, table: str, ddl: str, params: dict[str, Any] | None = None) -> None:
-        """Create ``table`` if missing, visibly to this transaction.
-
-        DuckDB transactions see the catalog as of their BEGIN. Before BEGIN, the table is
-        created in autocommit (serialized); once the transaction is open (its query may read
-        its own temp tables) it is created inside it: two first writers then conflict at
-        COMMIT, which is a transient error and the retry finds the table.
-        """
-        if self._wh.table_exists(table):
-            return
-        if not self._open:
-            self._wh._create(table, ddl, params)
-            return
-        dataset, _ = split_table(table)
-        try:
-            self._cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(dataset)}")
-            self._cur.execute(ddl, params or {})
-        except (duckdb.Error, RuntimeError) as exc:
-            raise _failed(exc, f"creating {table}") from exc
-
-    def replace_partitions_rows(
-        self, table, partition_column, dates, columns, rows, *, scope=None, clustering=()
-    ) -> dict[date, int]:
-        self._ensure(table, self._wh.create_ddl(table, columns))
-        names = list(columns)
-        values = {f"__c{i}": [r[i] for r in rows] for i in range(len(names))}
-        select = ", ".join(
-            f"unnest($__c{i}::{DUCKDB_TYPES[columns[n]]}[]) AS {quote(n)}" for i, n in enumerate(names)
-        )
-        cols = ", ".join(quote(n) for n in names)
-        insert = f"INSERT INTO {{target}} ({cols}) SELECT * FROM (SELECT {select}) AS __q WHERE {{condition}}"
-        return self._replace(table, partition_column, dates, scope, insert, values)
-
-    def append_rows(self, table, columns, rows) -> None:
-        if not rows:
-            return
-        self._ensure(table, self._wh.create_ddl(table, columns))
-        self._begin()
-        self._wh._append(self._cur, table, columns, rows)
 
 
 class DuckDBWarehouse(Warehouse):
@@ -273,7 +122,7 @@ class DuckDBWarehouse(Warehouse):
         try:
             return cur.execute(compiled.sql, compiled.bind(dict(params or {})))
         except (duckdb.Error, RuntimeError) as exc:
-            raise _failed(exc, "query failed") from exc
+            raise failed(exc, "query failed") from exc
 
     # -- reads and simple statements --------------------------------------------------------
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -312,7 +161,7 @@ class DuckDBWarehouse(Warehouse):
             try:
                 self._meta().execute(f"SELECT count(*), bit_xor(hash(COLUMNS(*))) FROM {qualified(table)}").fetchall()
             except (duckdb.Error, RuntimeError) as exc:
-                if isinstance(_failed(exc, ""), KeyboardInterrupt):
+                if isinstance(failed(exc, ""), KeyboardInterrupt):
                     raise KeyboardInterrupt from exc
                 first = " ".join(str(exc).split())
                 raise WarehouseUnavailable(f"{self.path} cannot be read ({table}: {first}); restore it from a "
@@ -338,7 +187,7 @@ class DuckDBWarehouse(Warehouse):
                 cur.execute("COMMIT")
             except (duckdb.Error, RuntimeError) as exc:
                 # A failed COMMIT has already rolled back; say so and let the caller retry.
-                raise _failed(exc, "commit failed") from exc
+                raise failed(exc, "commit failed") from exc
 
     # -- tables ------------------------------------------------------------------------------
     def _meta(self) -> duckdb.DuckDBPyConnection:
@@ -359,7 +208,7 @@ class DuckDBWarehouse(Warehouse):
                 [dataset, name],
             ).fetchall()
         except (duckdb.Error, RuntimeError) as exc:
-            raise _failed(exc, f"looking up {table}") from exc
+            raise failed(exc, f"looking up {table}") from exc
         return bool(rows)
 
     def table_columns(self, table: str) -> list[str]:
@@ -372,7 +221,7 @@ class DuckDBWarehouse(Warehouse):
                 [dataset, name],
             ).fetchall()
         except (duckdb.Error, RuntimeError) as exc:
-            raise _failed(exc, f"looking up {table}") from exc
+            raise failed(exc, f"looking up {table}") from exc
         return [r[0] for r in rows]
 
     def _create(self, table: str, ddl: str, params: dict[str, Any] | None = None) -> None:
@@ -387,7 +236,7 @@ class DuckDBWarehouse(Warehouse):
                 cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(dataset)}")
                 cur.execute(ddl, params or {})
             except (duckdb.Error, RuntimeError) as exc:
-                raise _failed(exc, f"creating {table}") from exc
+                raise failed(exc, f"creating {table}") from exc
             finally:
                 cur.close()
             self.remember_table(table)
@@ -426,7 +275,7 @@ class DuckDBWarehouse(Warehouse):
         try:
             cur.execute(f"INSERT INTO {qualified(table)} ({cols}) SELECT {select}", values)
         except (duckdb.Error, RuntimeError) as exc:
-            raise _failed(exc, f"appending to {table}") from exc
+            raise failed(exc, f"appending to {table}") from exc
 
     # -- who holds the file, and how far its run is ------------------------------------------
     def announce_holder(self, info: Mapping[str, Any] | None) -> None:
