@@ -7,15 +7,16 @@ from datetime import date, timedelta
 from typing import Any
 
 from bfplan import hookimpl
+from bfplan.warehouse.base import Warehouse
 
 
-def _duckdb(**config: Any) -> Any:
+def _duckdb(**config: Any) -> Warehouse:
     from bfplan.warehouse.duckdb import DuckDBWarehouse
 
     return DuckDBWarehouse.from_config(**config)
 
 
-def _bigquery(**config: Any) -> Any:
+def _bigquery(**config: Any) -> Warehouse:
     # Imported only when a plan asks for BigQuery: the client library is heavy and optional.
     from bfplan.warehouse.bigquery import BigQueryWarehouse
 

@@ -307,14 +307,3 @@ def plugins(plan_path: str | None) -> None:
         for item in items:
             extra = f"  -> {item['table']}" if "table" in item else ""
             click.echo(f"  {item['name']:<28} {item['source']}{extra}")
-
-
-def main() -> None:
-    """Console-script entry point (see :mod:`bfplan.__main__`)."""
-    from bfplan.__main__ import main as entry
-
-    entry()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -24,7 +24,10 @@ from typing import Any
 from bfplan.failures import DATE_LEVEL, NOT_DATE_LEVEL, STANDS
 from bfplan.ledger.lineage import stale_partitions
 from bfplan.plan.dates import expand_dates
-from bfplan.warehouse.base import check_identifier
+from bfplan.plan.model import Plan
+from bfplan.plugins import Registry
+from bfplan.processors import Processor
+from bfplan.warehouse.base import Warehouse, check_identifier
 
 GAP_TYPES = ("missing_date", "partial", "null_field", "zero_value", "cascade")
 MAX_NAMED = 10
@@ -55,7 +58,7 @@ def _names(text: str | None, total: int) -> tuple[tuple[str, ...], str]:
     return tuple(shown), ", ".join(shown) + more
 
 
-def _failures_by_date(wh: Any, p: Any, dates: Sequence[date]) -> dict[date, tuple[int, int]]:
+def _failures_by_date(wh: Warehouse, p: Processor, dates: Sequence[date]) -> dict[date, tuple[int, int]]:
     """(date-level failures, entities with a failure) per date, unresolved failures only."""
     if not p.failures_table or not wh.table_exists(p.failures_table):
         return {}
@@ -69,7 +72,7 @@ def _failures_by_date(wh: Any, p: Any, dates: Sequence[date]) -> dict[date, tupl
     return {r["d"]: (r["date_level"], r["entities"]) for r in rows}
 
 
-def _expected_by_date(wh: Any, p: Any, dates: Sequence[date]) -> dict[date, int] | None:
+def _expected_by_date(wh: Warehouse, p: Processor, dates: Sequence[date]) -> dict[date, int] | None:
     """Expected entities per date (None when the processor does not say what it expects): a
     date where nothing is expected (no feature rows to predict from, say) has nothing missing."""
     if not p.expected_entities_sql:
@@ -84,7 +87,7 @@ def _expected_by_date(wh: Any, p: Any, dates: Sequence[date]) -> dict[date, int]
     return {r["d"]: r["n"] for r in rows}
 
 
-def _partial(wh: Any, p: Any, dates: Sequence[date], with_rows: set[date]) -> list[Gap]:
+def _partial(wh: Warehouse, p: Processor, dates: Sequence[date], with_rows: set[date]) -> list[Gap]:
     if not p.expected_entities_sql or not with_rows:
         return []
     col = check_identifier(p.partition_column)
@@ -117,7 +120,7 @@ def _partial(wh: Any, p: Any, dates: Sequence[date], with_rows: set[date]) -> li
     return gaps
 
 
-def _critical(wh: Any, p: Any, dates: Sequence[date]) -> list[Gap]:
+def _critical(wh: Warehouse, p: Processor, dates: Sequence[date]) -> list[Gap]:
     if not p.critical_fields:
         return []
     col = check_identifier(p.partition_column)
@@ -150,7 +153,7 @@ def _critical(wh: Any, p: Any, dates: Sequence[date]) -> list[Gap]:
     return gaps
 
 
-def processor_gaps(wh: Any, p: Any, dates: Sequence[date]) -> list[Gap]:
+def processor_gaps(wh: Warehouse, p: Processor, dates: Sequence[date]) -> list[Gap]:
     """Data gaps (everything but cascade) of one processor over ``dates``."""
     if not dates:
         return []
@@ -173,7 +176,7 @@ def processor_gaps(wh: Any, p: Any, dates: Sequence[date]) -> list[Gap]:
     return gaps
 
 
-def find_gaps(plan: Any, registry: Any, wh: Any, *, start: date | None = None, end: date | None = None,
+def find_gaps(plan: Plan, registry: Registry, wh: Warehouse, *, start: date | None = None, end: date | None = None,
               processors: Iterable[str] | None = None) -> list[Gap]:
     """Every gap of the plan's processors over their planned dates, sorted."""
 

@@ -77,8 +77,11 @@ def bfplan_on_event(event: Event) -> None:
     """Receive a run event (notifications, alerts, downstream triggers).
 
     Called for ``run_started``, ``node_finished``, ``gate_failed``, ``phase_completed`` and
-    ``run_finished`` events, in daily mode; in backfill mode only ``run_finished`` is emitted.
-    Called from the runner's scheduling thread: return quickly, and do not raise (an
-    exception is logged with the plugin's name and otherwise ignored).
+    ``run_finished`` events, in daily mode; in backfill mode only ``run_finished`` is emitted
+    (the mode's policy decides: ``alerts``, ``downstream_triggers``). Called from one notifier
+    thread of the run — never from the threads that run nodes — one event at a time, in the
+    order they happened; the run waits for queued events before it returns. A slow
+    implementation delays later notifications, never a node. Do not raise: an exception is
+    logged with the event and otherwise ignored.
     """
 

@@ -16,13 +16,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 
 from bfplan import hookimpl
 from bfplan.errors import PlanError
 from bfplan.events import EVENT_TYPES, Event
+from bfplan.plan.model import Plan
 
 log = structlog.get_logger("bfplan.notify")
 DEFAULT_EVENTS = ("run_finished", "gate_failed")
@@ -35,7 +35,7 @@ class Webhook:
     timeout_s: float = 5.0
 
 
-def parse_notify(plan: Any) -> list[Webhook]:
+def parse_notify(plan: Plan) -> list[Webhook]:
     """The plan's ``notify`` entries as webhooks; a bad entry is a plan error at its line."""
     hooks, issues = [], []
     for i, item in enumerate(plan.notify):

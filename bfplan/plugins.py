@@ -17,14 +17,20 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from bfplan import hookspecs
 from bfplan.errors import PluginError
+
+if TYPE_CHECKING:
+    from bfplan.gates.base import Gate
+    from bfplan.processors import Processor
+    from bfplan.warehouse.base import Warehouse
 
 ENTRY_POINT_GROUP = "bfplan"
 DISABLE_AUTOLOAD_ENV = "BFPLAN_DISABLE_PLUGIN_AUTOLOAD"
@@ -36,10 +42,10 @@ class Registry:
     """Everything the plugins provide, by name, with where each came from."""
 
     pm: pluggy.PluginManager
-    processors: dict[str, Any] = field(default_factory=dict)
-    gates: dict[str, Any] = field(default_factory=dict)
-    warehouses: dict[str, Callable[..., Any]] = field(default_factory=dict)
-    calendars: dict[str, Callable[..., Iterable[Any]]] = field(default_factory=dict)
+    processors: dict[str, Processor] = field(default_factory=dict)
+    gates: dict[str, Gate] = field(default_factory=dict)
+    warehouses: dict[str, Callable[..., Warehouse]] = field(default_factory=dict)
+    calendars: dict[str, Callable[..., Iterable[date]]] = field(default_factory=dict)
     sources: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def source(self, kind: str, name: str) -> str:
@@ -58,9 +64,9 @@ class Registry:
         return out
 
 
-def _describe(kind: str, obj: Any) -> dict[str, str]:
+def _describe(kind: str, obj: object) -> dict[str, str]:
     if kind == "processors":
-        return {"table": obj.table, "description": obj.description}
+        return {"table": getattr(obj, "table", ""), "description": getattr(obj, "description", "")}
     if kind == "gates":
         return {"description": getattr(obj, "description", "")}
     return {}

@@ -5,7 +5,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bfplan.run.node import NodeOutcome
 
 
 @contextmanager
@@ -21,8 +24,8 @@ def progress_reporter(enabled: bool = True) -> Iterator[Callable[[Any, int, int]
                         console=Console(file=sys.stderr), transient=True)
     task = progress.add_task("running", total=None)
 
-    def on_node(outcome: Any, finished: int, total: int) -> None:
-        label = outcome.node[1]
+    def on_node(outcome: NodeOutcome, finished: int, total: int) -> None:
+        label = getattr(outcome.node, "processor", None) or getattr(outcome.node, "gate", "")
         progress.update(task, completed=finished, total=total, description=f"{label:<24}")
 
     with progress:

@@ -69,7 +69,7 @@ def test_twenty_percent_transient_failures_give_identical_tables(write_plan, bfp
 
 def _run(plan: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "BFPLAN_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    return subprocess.run([sys.executable, "-m", "bfplan.cli", *args, str(plan)], env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "bfplan", *args, str(plan)], env=env, capture_output=True,
                           text=True, timeout=120)
 
 
@@ -79,7 +79,7 @@ def kill_and_resume(plan: Path, clean_db: Path, db: Path, points: int, seed: int
     resume; returns how many kills landed mid-run. Asserts identical tables and no gaps."""
     env = {**os.environ, "BFPLAN_DISABLE_PLUGIN_AUTOLOAD": "1"}
     t0 = time.monotonic()
-    timing = subprocess.run([sys.executable, "-m", "bfplan.cli", "run", str(plan)], env=env,
+    timing = subprocess.run([sys.executable, "-m", "bfplan", "run", str(plan)], env=env,
                             capture_output=True, text=True, timeout=300)
     full = time.monotonic() - t0
     assert timing.returncode == 0, timing.stderr
@@ -87,7 +87,7 @@ def kill_and_resume(plan: Path, clean_db: Path, db: Path, points: int, seed: int
     rng = random.Random(seed)
     landed = 0
     for _ in range(points):
-        proc = subprocess.Popen([sys.executable, "-m", "bfplan.cli", "run", str(plan)], env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "bfplan", "run", str(plan)], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.05, 0.9) * full)
         if proc.poll() is None:
@@ -99,11 +99,11 @@ def kill_and_resume(plan: Path, clean_db: Path, db: Path, points: int, seed: int
             db.unlink()
         proc.wait()
     # a plain re-run: the dead runs' locks are taken over, their half-written work was rolled back
-    final = subprocess.run([sys.executable, "-m", "bfplan.cli", "run", str(plan), "--json"],
+    final = subprocess.run([sys.executable, "-m", "bfplan", "run", str(plan), "--json"],
                            env=env, capture_output=True, text=True, timeout=300)
     assert final.returncode == 0, final.stderr
     assert fingerprint(db, tables) == fingerprint(clean_db, tables)
-    gaps = subprocess.run([sys.executable, "-m", "bfplan.cli", "gaps", str(plan)], env=env, capture_output=True,
+    gaps = subprocess.run([sys.executable, "-m", "bfplan", "gaps", str(plan)], env=env, capture_output=True,
                           text=True, timeout=120)
     assert gaps.returncode == 0, gaps.stdout
     return landed

@@ -138,7 +138,7 @@ def test_a_run_killed_while_a_gate_runs_is_recorded_interrupted_and_the_gate_run
     marker = tmp_path / "gate-started"
     plan = write_plan(SLEEPY.replace("MARKER", str(marker)))
     env = {**os.environ, "BFPLAN_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "bfplan.cli", "run", str(plan)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "bfplan", "run", str(plan)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
@@ -156,7 +156,7 @@ def test_a_run_killed_while_a_gate_runs_is_recorded_interrupted_and_the_gate_run
 
     quick = plan.read_text().replace("sleep_s: 30", "sleep_s: 0")
     plan.write_text(quick)
-    resumed = subprocess.run([sys.executable, "-m", "bfplan.cli", "run", str(plan), "--json"], env=env,
+    resumed = subprocess.run([sys.executable, "-m", "bfplan", "run", str(plan), "--json"], env=env,
                              capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     doc = json.loads(resumed.stdout)

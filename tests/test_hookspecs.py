@@ -26,7 +26,7 @@ def test_every_hook_is_documented(name):
 
 
 @pytest.mark.parametrize("name", HOOKS)
-def test_every_hook_is_implemented_somewhere_under_test(name):
+def test_every_hook_is_implemented_somewhere_under_test(name):  # and exercised: tests/test_hooks.py
     sources = [p.read_text() for p in TESTS.rglob("*.py") if p.name != Path(__file__).name]
     sources += [p.read_text() for p in (TESTS.parent / "bfplan").rglob("*.py") if p.name != "hookspecs.py"]
     sources += [p.read_text() for p in (TESTS.parent / "plugins").rglob("*.py")]

@@ -36,7 +36,7 @@ phases:
 
 def _bfplan_process(plan: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "BFPLAN_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    return subprocess.Popen([sys.executable, "-m", "bfplan.cli", "run", str(plan), *args], env=env,
+    return subprocess.Popen([sys.executable, "-m", "bfplan", "run", str(plan), *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -74,7 +74,7 @@ def test_interrupt_exits_130_and_the_next_run_resumes_without_duplicates(write_p
     done_before = doc["partitions"]["done"]
     assert 0 < done_before < 30
     env = {**os.environ, "BFPLAN_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    again = subprocess.run([sys.executable, "-m", "bfplan.cli", "run", str(plan), "--json", "--var", "sleep_s=0"],
+    again = subprocess.run([sys.executable, "-m", "bfplan", "run", str(plan), "--json", "--var", "sleep_s=0"],
                            env=env,
                            capture_output=True, text=True, timeout=60)
     assert again.returncode == 0, again.stderr

@@ -35,6 +35,7 @@ from bfplan.gates.common import (
     query_params,
     stage_processors,
 )
+from bfplan.processors import Processor
 from bfplan.warehouse.base import check_identifier
 
 #: SQL condition of a valid value, per rule (NULL compares as not valid under both)
@@ -78,7 +79,7 @@ class ContaminationGate(Gate):
             return GateResult.from_findings(findings, "no critical fields declared by the stage's processors")
         return GateResult.from_findings(findings, "; ".join(lines))
 
-    def _check_processor(self, ctx: GateContext, proc: Any, dates: list[date]) -> tuple[str, list[Finding]]:
+    def _check_processor(self, ctx: GateContext, proc: Processor, dates: list[date]) -> tuple[str, list[Finding]]:
         opts = ctx.options
         clean, dirty = float(opts.get("clean_pct", 99.0)), float(opts.get("contaminated_pct", 50.0))
         fields = list(proc.critical_fields.items())
@@ -120,7 +121,7 @@ class ContaminationGate(Gate):
         return line, findings
 
     @staticmethod
-    def _bad_row_findings(ctx: GateContext, proc: Any, fields: list[tuple[str, str]],
+    def _bad_row_findings(ctx: GateContext, proc: Processor, fields: list[tuple[str, str]],
                           bad: dict[int, dict[date, tuple[str, str]]], params: dict[str, Any]) -> list[Finding]:
         if not bad:
             return []
@@ -155,7 +156,7 @@ def _valid(field: str, rule: str) -> str:
     return RULES[rule].format(f=check_identifier(field, "critical field"))
 
 
-def _rows_filter(proc: Any) -> str:
+def _rows_filter(proc: Processor) -> str:
     """The processor's ``critical_filter``: rows its critical fields apply to (e.g. those whose source data existed)."""
     predicate = getattr(proc, "critical_filter", None)
     return f" AND ({predicate})" if predicate else ""

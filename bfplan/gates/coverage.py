@@ -36,6 +36,7 @@ from bfplan.gates.common import (
     query_params,
     stage_processors,
 )
+from bfplan.processors import Processor
 
 #: date statuses and what they mean for the gate
 STATUS_LEVEL = {"OK": "pass", "NO_EXPECTED": "pass", "SKIPPED": "pass", "DEPS_MISSING": "warn",
@@ -134,7 +135,7 @@ class CoverageGate(Gate):
             findings.extend(found)
         return GateResult.from_findings(findings, "; ".join(lines))
 
-    def _check_processor(self, ctx: GateContext, proc: Any) -> tuple[str, list[Finding]]:
+    def _check_processor(self, ctx: GateContext, proc: Processor) -> tuple[str, list[Finding]]:
         skips = list(ctx.options.get("expected_skips") or proc.expected_skips)
         reconcile = bool(ctx.options.get("reconcile", False))
         min_cov = ctx.options.get("min_coverage", 100.0 if reconcile else None)
@@ -191,7 +192,7 @@ class CoverageGate(Gate):
         return line, findings
 
     @staticmethod
-    def _findings(ctx: GateContext, proc: Any, verdicts: dict[date, tuple[str, str, dict[str, int]]], ctes: str,
+    def _findings(ctx: GateContext, proc: Processor, verdicts: dict[date, tuple[str, str, dict[str, int]]], ctes: str,
                   params: dict[str, Any]) -> list[Finding]:
         if not verdicts:
             return []

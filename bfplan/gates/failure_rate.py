@@ -34,6 +34,7 @@ from bfplan.gates.common import (
     season_start,
     stage_processors,
 )
+from bfplan.processors import Processor
 
 #: the seed's "Expected Failure Rates by Season Week"
 DEFAULT_BANDS = (
@@ -118,7 +119,7 @@ class FailureRateGate(Gate):
             return GateResult.from_findings(findings, "no failures tables in the stage")
         return GateResult.from_findings(findings, "; ".join(lines))
 
-    def _check_processor(self, ctx: GateContext, proc: Any) -> tuple[str, list[Finding]]:
+    def _check_processor(self, ctx: GateContext, proc: Processor) -> tuple[str, list[Finding]]:
         skips = set(ctx.options.get("expected_skips") or proc.expected_skips)
         ctes = entity_ctes(ctx, proc)
         params = query_params(ctx, proc, gate_processor=proc.name)
@@ -158,7 +159,7 @@ class FailureRateGate(Gate):
         return line, findings
 
     @staticmethod
-    def _processing_errors(ctx: GateContext, proc: Any, params: dict[str, Any]) -> list[Finding]:
+    def _processing_errors(ctx: GateContext, proc: Processor, params: dict[str, Any]) -> list[Finding]:
         sql = _ERRORS.format(ctes=entity_ctes(ctx, proc), category=PROCESSING_ERROR)
         by_date: dict[date, list[str]] = defaultdict(list)
         planned = set(ctx.dates)
@@ -175,7 +176,7 @@ class FailureRateGate(Gate):
         return findings
 
     @staticmethod
-    def _bands(ctx: GateContext, proc: Any, rates: dict[date, tuple[int, int]]) -> list[Finding]:
+    def _bands(ctx: GateContext, proc: Processor, rates: dict[date, tuple[int, int]]) -> list[Finding]:
         bands = ctx.options.get("bands", DEFAULT_BANDS)
         if not bands or not rates:
             return []

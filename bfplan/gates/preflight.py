@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
 
 from bfplan.failures import STANDS
 from bfplan.gates.base import Finding, Gate, GateContext, GateResult
@@ -36,6 +35,7 @@ from bfplan.gates.common import (
     query_params,
 )
 from bfplan.modes import policy_for
+from bfplan.processors import Processor
 from bfplan.run.params import processor_params
 
 OK_PCT = 99.0
@@ -98,7 +98,7 @@ class PreflightGate(Gate):
 
     # -- inputs --------------------------------------------------------------------------------
     @staticmethod
-    def _missing_files(ctx: GateContext, proc: Any, expected: list[date]) -> list[date] | None:
+    def _missing_files(ctx: GateContext, proc: Processor, expected: list[date]) -> list[date] | None:
         params = processor_params(ctx.plan, proc.name, policy_for(ctx.mode)) if ctx.plan else {}
         source_files = getattr(proc, "source_files", None)
         if source_files is None or source_files(params, expected[0]) is None:
@@ -106,7 +106,7 @@ class PreflightGate(Gate):
         return [d for d in expected if not source_files(params, d)]
 
     @staticmethod
-    def _input_tables(ctx: GateContext) -> dict[str, tuple[Any, list[str]]]:
+    def _input_tables(ctx: GateContext) -> dict[str, tuple[Processor, list[str]]]:
         """Input table → (the processor producing it, the stage's processors reading it)."""
         producers = {p.table: p for p in ctx.upstream}
         if ctx.options.get("external") and ctx.registry is not None:
@@ -115,7 +115,7 @@ class PreflightGate(Gate):
                 if p.table not in own:
                     producers.setdefault(p.table, p)
         only = ctx.options.get("tables")
-        out: dict[str, tuple[Any, list[str]]] = {}
+        out: dict[str, tuple[Processor, list[str]]] = {}
         for proc in ctx.processors:
             for table in proc.inputs:
                 if table in producers and (not only or table in only):
@@ -132,7 +132,7 @@ class PreflightGate(Gate):
         return int(value)
 
     @staticmethod
-    def _rows_per_date(ctx: GateContext, producer: Any, expected: list[date]) -> dict[date, int]:
+    def _rows_per_date(ctx: GateContext, producer: Processor, expected: list[date]) -> dict[date, int]:
         if not ctx.warehouse.table_exists(producer.table):
             return {}
         col = producer.partition_column
@@ -142,7 +142,7 @@ class PreflightGate(Gate):
         return {r["d"]: r["n"] for r in ctx.warehouse.query(sql, params)}
 
     @staticmethod
-    def _explained_dates(ctx: GateContext, producer: Any, expected: list[date]) -> set[date]:
+    def _explained_dates(ctx: GateContext, producer: Processor, expected: list[date]) -> set[date]:
         table = producer.failures_table
         if not table or not ctx.warehouse.table_exists(table):
             return set()

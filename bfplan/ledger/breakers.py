@@ -18,6 +18,7 @@ from typing import Any
 
 from bfplan.ledger.clock import monotonic_ns, utcnow
 from bfplan.ledger.tables import ATTEMPT_COLUMNS, ATTEMPTS, BREAKER_COLUMNS, BREAKERS
+from bfplan.warehouse.base import Warehouse
 
 COOLDOWN = timedelta(days=7)
 
@@ -25,7 +26,7 @@ COOLDOWN = timedelta(days=7)
 class Breakers:
     """Breaker state of one plan, in the ledger."""
 
-    def __init__(self, warehouse: Any, plan_name: str) -> None:
+    def __init__(self, warehouse: Warehouse, plan_name: str) -> None:
         self.wh = warehouse
         self.plan_name = plan_name
         warehouse.ensure_table(BREAKERS, BREAKER_COLUMNS)

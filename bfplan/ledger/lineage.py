@@ -18,16 +18,22 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bfplan.ledger.clock import monotonic_ns
 from bfplan.ledger.tables import LINEAGE, PARTITIONS
+from bfplan.status import PartitionStatus
+from bfplan.warehouse.base import Warehouse
+
+if TYPE_CHECKING:
+    from bfplan.ledger.ledger import PartitionState
+    from bfplan.processors import Processor
 
 #: the start of "season to date" windows
 EPOCH = date(1900, 1, 1)
 
 
-def input_lookback(processor: Any, table: str) -> int | None:
+def input_lookback(processor: Processor, table: str) -> int | None:
     """Days back ``processor`` reads ``table`` (per-input override, else its lookback_days)."""
     per_input = getattr(processor, "input_lookback", None) or {}
     return per_input.get(table, processor.lookback_days)
@@ -46,11 +52,11 @@ class VersionIndex:
             self._dates[proc] = sorted(by_date)
 
     @classmethod
-    def from_state(cls, state: Mapping[tuple[str, date], Any]) -> VersionIndex:
+    def from_state(cls, state: Mapping[tuple[str, date], PartitionState]) -> VersionIndex:
         """Build from ``Ledger.current()`` (only ``done`` partitions have a version)."""
         versions: dict[str, dict[date, int]] = {}
         for (proc, d), st in state.items():
-            if st.status == "done":
+            if st.status == PartitionStatus.DONE:
                 versions.setdefault(proc, {})[d] = st.recorded_ns
         return cls(versions)
 
@@ -83,11 +89,11 @@ class Producers:
     by_table: Mapping[str, str]
 
     @classmethod
-    def of(cls, processors: Iterable[Any]) -> Producers:
+    def of(cls, processors: Iterable[Processor]) -> Producers:
         return cls({p.table: p.name for p in processors})
 
 
-def lineage_records(plan_name: str, run_id: str, processor: Any, versions: Mapping[date, int],
+def lineage_records(plan_name: str, run_id: str, processor: Processor, versions: Mapping[date, int],
                     producers: Producers, index: VersionIndex) -> list[tuple]:
     """The lineage rows of the partitions ``processor`` just wrote (``versions``: date → version)."""
     rows = []
@@ -140,7 +146,7 @@ class Stale:
     reason: str
 
 
-def stale_partitions(warehouse: Any, plan_name: str, processors: Sequence[str] | None = None) -> list[Stale]:
+def stale_partitions(warehouse: Warehouse, plan_name: str, processors: Sequence[str] | None = None) -> list[Stale]:
     """Every stale partition of the plan (optionally of some processors), by its first reason."""
     if not warehouse.table_exists(LINEAGE):
         return []

@@ -25,12 +25,13 @@ from bfplan.errors import LockError
 from bfplan.hostinfo import pid_alive
 from bfplan.ledger.clock import monotonic_ns, utcnow
 from bfplan.ledger.tables import LOCK_COLUMNS, LOCKS
+from bfplan.warehouse.base import Warehouse
 
 
 class RunLock:
     """Acquire with :meth:`acquire`, release with :meth:`release`; heartbeats in between."""
 
-    def __init__(self, warehouse: Any, plan_name: str, run_id: str, *, ttl_s: float = 300.0) -> None:
+    def __init__(self, warehouse: Warehouse, plan_name: str, run_id: str, *, ttl_s: float = 300.0) -> None:
         self.wh = warehouse
         self.plan_name = plan_name
         self.run_id = run_id

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date
 from typing import Any
 
@@ -186,7 +186,7 @@ class Warehouse(ABC):
         """Run one statement outside any transaction (DDL, ledger bookkeeping)."""
 
     @abstractmethod
-    def transaction(self) -> Any:
+    def transaction(self) -> AbstractContextManager[Transaction]:
         """Return a context manager yielding a :class:`Transaction` that commits on exit."""
 
     @abstractmethod
