@@ -29,11 +29,11 @@ demo: $(VENV)/.installed $(BUCKET)/raw/_manifest.json
 
 ## test: dev install, then pytest (the test session starts the BigQuery emulator itself)
 test: $(VENV)/.installed-dev
-	$(BIN)/ruff check bfplan plugins tests tools benchmarks
+	$(BIN)/ruff check bfplan plugins tests tools benchmarks examples
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check bfplan plugins tests tools benchmarks
+	$(BIN)/ruff check bfplan plugins tests tools benchmarks examples
 
 ## bq-emulator: start a BigQuery emulator on 127.0.0.1 and print BIGQUERY_EMULATOR_HOST=...
 bq-emulator:

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(d)
         clean = retarget(args.plan, tmp / "clean.yaml", "{type: duckdb, path: clean.duckdb}")
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "bfplan.cli", "run", str(clean)], env=env, check=True,
+        subprocess.run([sys.executable, "-m", "bfplan", "run", str(clean)], env=env, check=True,
                        capture_output=True)
         print(f"clean run: {time.perf_counter() - t0:.1f} s")
         tables = tables_of(clean)
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                          f"{{type: flaky_duckdb, path: flaky.duckdb, rate: {args.rate}, seed: {args.seed}}}", faults)
         flaky.write_text(flaky.read_text().replace("retries: 2,", "retries: 12, retry_backoff_s: 0.05,"))
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "bfplan.cli", "run", str(flaky)], env=env, check=True,
+        subprocess.run([sys.executable, "-m", "bfplan", "run", str(flaky)], env=env, check=True,
                        capture_output=True)
         same = fingerprint(tmp / "flaky.duckdb", tables) == fingerprint(tmp / "clean.duckdb", tables)
         print(f"{args.rate:.0%} injected transient failures: completed in {time.perf_counter() - t0:.1f} s, "

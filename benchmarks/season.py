@@ -42,7 +42,7 @@ def plan_copy(tmp: Path, name: str, db: str, gates: bool) -> Path:
 
 def run_bfplan(plan: Path, *args: str) -> tuple[float, dict]:
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "bfplan.cli", *args, str(plan), "--json"], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "bfplan", *args, str(plan), "--json"], capture_output=True,
                           text=True, env={**os.environ, "BFPLAN_DISABLE_PLUGIN_AUTOLOAD": "1"})
     wall = time.perf_counter() - t0
     if done.returncode not in (0, 1):
