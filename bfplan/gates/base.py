@@ -13,13 +13,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from bfplan.status import GateStatus
+
 if TYPE_CHECKING:
     from bfplan.plan import Plan
     from bfplan.plugins import Registry
     from bfplan.processors import Processor
     from bfplan.warehouse.base import Warehouse
 
-STATUSES = ("pass", "warn", "fail")
+#: a gate's verdicts, best to worst (plugins may write them as the plain strings)
+STATUSES = (GateStatus.PASS, GateStatus.WARN, GateStatus.FAIL)
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class Finding:
     """One thing a gate noticed: which processor/table/date, what, and how bad."""
 
     detail: str
-    status: str = "fail"
+    status: str = GateStatus.FAIL
     processor: str | None = None
     table: str | None = None
     date: date | None = None
@@ -44,16 +47,16 @@ class Finding:
 class GateResult:
     """A gate's verdict: the worst finding's status, unless the gate says otherwise."""
 
-    status: str = "pass"
+    status: str = GateStatus.PASS
     findings: list[Finding] = field(default_factory=list)
     summary: str = ""
 
     @classmethod
     def from_findings(cls, findings: Sequence[Finding], summary: str = "") -> GateResult:
-        worst = "pass"
+        worst = GateStatus.PASS
         for f in findings:
-            if STATUSES.index(f.status) > STATUSES.index(worst):
-                worst = f.status
+            if GateStatus(f.status).level > worst.level:
+                worst = GateStatus(f.status)
         return cls(worst, list(findings), summary)
 
 

@@ -15,6 +15,7 @@ from bfplan.failures import DATE_LEVEL, STANDS
 from bfplan.gates.base import Finding
 from bfplan.modes import policy_for
 from bfplan.run.params import batch_params, processor_params
+from bfplan.status import GateStatus
 from bfplan.warehouse.base import check_identifier
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ def stage_processors(ctx: GateContext) -> tuple[list[Processor], list[Finding]]:
         return list(ctx.processors), []
     names = [p.name for p in ctx.processors]
     unknown = [Finding(f"processors option names {w!r}, which is not a processor of this stage ({', '.join(names)})",
-                       "fail", w) for w in wanted if w not in names]
+                       GateStatus.FAIL, w) for w in wanted if w not in names]
     return [p for p in ctx.processors if p.name in wanted], unknown
 
 

@@ -36,6 +36,7 @@ from bfplan.gates.common import (
     stage_processors,
 )
 from bfplan.processors import Processor
+from bfplan.status import GateStatus
 from bfplan.warehouse.base import check_identifier
 
 #: SQL condition of a valid value, per rule (NULL compares as not valid under both)
@@ -66,7 +67,7 @@ class ContaminationGate(Gate):
         """One counting query per processor, one more naming the bad rows where there are some."""
         dates = checked_dates(ctx)
         if not dates:
-            return GateResult("pass", [], "no dates to check")
+            return GateResult(GateStatus.PASS, [], "no dates to check")
         procs, findings = stage_processors(ctx)
         lines = []
         for proc in procs:
@@ -99,8 +100,8 @@ class ContaminationGate(Gate):
             r = counts.get(d)
             if not r or not r["n"]:
                 tally["NO_DATA"] += 1
-                level = opts.get("no_data", "warn")
-                if level != "pass":
+                level = opts.get("no_data", GateStatus.WARN)
+                if level != GateStatus.PASS:
                     findings.append(Finding(f"{proc.table} {d.isoformat()}: NO_DATA, no rows to check "
                                             f"({', '.join(f for f, _ in fields)})", level, proc.name,
                                             proc.table, d))
@@ -112,7 +113,7 @@ class ContaminationGate(Gate):
                     continue
                 status = "PARTIAL" if share >= dirty else "CONTAMINATED"
                 tally[status] += 1
-                level = "fail" if status == "CONTAMINATED" and opts.get("strict") else "warn"
+                level = GateStatus.FAIL if status == "CONTAMINATED" and opts.get("strict") else GateStatus.WARN
                 bad[i][d] = (level, f"{proc.table}.{field} {d.isoformat()}: {status}, {fmt_pct(share)} valid "
                              f"({r[f'v{i}']} of {r['n']} rows {RULE_WORDS[rule]}); "
                              f"{r['n'] - r[f'v{i}']} bad rows")

@@ -37,10 +37,11 @@ from bfplan.gates.common import (
     stage_processors,
 )
 from bfplan.processors import Processor
+from bfplan.status import GateStatus
 
 #: date statuses and what they mean for the gate
-STATUS_LEVEL = {"OK": "pass", "NO_EXPECTED": "pass", "SKIPPED": "pass", "DEPS_MISSING": "warn",
-                "UNTRACKED": "fail", "INVESTIGATE": "fail"}
+STATUS_LEVEL = {"OK": GateStatus.PASS, "NO_EXPECTED": GateStatus.PASS, "SKIPPED": GateStatus.PASS,
+                "DEPS_MISSING": GateStatus.WARN, "UNTRACKED": GateStatus.FAIL, "INVESTIGATE": GateStatus.FAIL}
 
 _SUMMARY = """
 WITH {ctes},
@@ -123,7 +124,7 @@ class CoverageGate(Gate):
     def check(self, ctx: GateContext) -> GateResult:
         """One summary query per processor (and one for the entities to name, if any)."""
         if not ctx.dates:
-            return GateResult("pass", [], "no dates to check")
+            return GateResult(GateStatus.PASS, [], "no dates to check")
         procs, findings = stage_processors(ctx)
         lines = []
         for proc in procs:
@@ -169,14 +170,14 @@ class CoverageGate(Gate):
                     f"{c['category']} x{c['n']}" for c in cats if c["category"] in bad))
             if unaccounted and expected:
                 if reconcile:
-                    level = "fail"
-                elif level == "pass":
-                    level = "warn"
+                    level = GateStatus.FAIL
+                elif level == GateStatus.PASS:
+                    level = GateStatus.WARN
                     notes.append("use reconcile: true to fail on unaccounted entities")
             if min_cov is not None and expected and coverage < float(min_cov):
-                level = "fail"
+                level = GateStatus.FAIL
                 notes.append(f"below min_coverage {fmt_pct(float(min_cov))}")
-            if level != "pass":
+            if level != GateStatus.PASS:
                 detail = (f"{status}: {expected} expected, {actual} with rows in {proc.table}, "
                           f"{failure_only} failure-only, {unaccounted} unaccounted; "
                           f"coverage {fmt_pct(coverage)}")

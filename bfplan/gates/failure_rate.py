@@ -35,6 +35,7 @@ from bfplan.gates.common import (
     stage_processors,
 )
 from bfplan.processors import Processor
+from bfplan.status import GateStatus
 
 #: the seed's "Expected Failure Rates by Season Week"
 DEFAULT_BANDS = (
@@ -106,7 +107,7 @@ class FailureRateGate(Gate):
     def check(self, ctx: GateContext) -> GateResult:
         """One rate query per processor with failures, one more naming PROCESSING_ERROR entities."""
         if not ctx.dates:
-            return GateResult("pass", [], "no dates to check")
+            return GateResult(GateStatus.PASS, [], "no dates to check")
         procs, findings = stage_processors(ctx)
         lines = []
         for proc in procs:
@@ -146,7 +147,7 @@ class FailureRateGate(Gate):
             days = category_dates[c]
             findings.append(Finding(
                 f"{proc.name}: unexpected failure category {c}: {per_category[c]} entity-dates on "
-                f"{len(days)} date(s): {date_list(days)}", "warn", proc.name, proc.failures_table, days[0]))
+                f"{len(days)} date(s): {date_list(days)}", GateStatus.WARN, proc.name, proc.failures_table, days[0]))
         findings.extend(self._bands(ctx, proc, rates))
 
         failed_total = sum(f for f, _ in rates.values())
@@ -171,7 +172,7 @@ class FailureRateGate(Gate):
             shown, more = capped(ids)
             findings.append(Finding(
                 f"{proc.name} {d.isoformat()}: PROCESSING_ERROR (a bug, whatever the rates) for "
-                f"{', '.join(shown)}{more} in {proc.failures_table}", "fail", proc.name, proc.failures_table,
+                f"{', '.join(shown)}{more} in {proc.failures_table}", GateStatus.FAIL, proc.name, proc.failures_table,
                 d, shown))
         return findings
 
@@ -182,7 +183,7 @@ class FailureRateGate(Gate):
             return []
         tolerance = float(ctx.options.get("tolerance", DEFAULT_TOLERANCE))
         start = season_start(ctx)
-        level = "fail" if ctx.options.get("strict") else "warn"
+        level = GateStatus.FAIL if ctx.options.get("strict") else GateStatus.WARN
         groups: dict[tuple[int, int], list[date]] = defaultdict(list)
         for d in sorted(rates):
             day = (d - start).days + 1

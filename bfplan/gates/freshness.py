@@ -22,7 +22,7 @@ from bfplan.gates.base import Finding, Gate, GateContext, GateResult
 from bfplan.gates.common import date_filter, options_schema
 from bfplan.ledger.clock import utcnow
 from bfplan.ledger.tables import PARTITIONS
-from bfplan.status import PartitionStatus
+from bfplan.status import GateStatus, PartitionStatus
 
 DEFAULT_MAX_AGE_HOURS = 24.0
 
@@ -54,16 +54,17 @@ class FreshnessGate(Gate):
     def check(self, ctx: GateContext) -> GateResult:
         """One ledger query over the checked processors and dates."""
         if ctx.mode != "daily":
-            return GateResult("pass", [], "backfill mode: freshness is a daily-mode check, not checked")
+            return GateResult(GateStatus.PASS, [], "backfill mode: freshness is a daily-mode check, not checked")
         if not ctx.dates:
-            return GateResult("pass", [], "no dates to check")
+            return GateResult(GateStatus.PASS, [], "no dates to check")
         procs = self._checked(ctx)
         unknown = [n for n in ctx.options.get("processors") or () if n not in {p.name for p in procs}]
         if unknown:
-            return GateResult("fail", [Finding(f"processors option names {n!r}, which is not a processor "
-                                               "of this plan", "fail", n) for n in unknown], "unknown processors")
+            named = [Finding(f"processors option names {n!r}, which is not a processor of this plan",
+                             GateStatus.FAIL, n) for n in unknown]
+            return GateResult(GateStatus.FAIL, named, "unknown processors")
         if not procs:
-            return GateResult("pass", [], "no upstream processors to check")
+            return GateResult(GateStatus.PASS, [], "no upstream processors to check")
         max_age = float(ctx.options.get("max_age_hours", DEFAULT_MAX_AGE_HOURS))
         now = utcnow()
         cutoff = now - timedelta(hours=max_age)
@@ -86,7 +87,7 @@ class FreshnessGate(Gate):
                               f"({age:.1f} h ago, max {max_age:g} h)")
                 else:
                     continue
-                findings.append(Finding(detail, "fail", proc.name, proc.table, d))
+                findings.append(Finding(detail, GateStatus.FAIL, proc.name, proc.table, d))
         checked = len(procs) * len(ctx.dates)
         return GateResult.from_findings(
             findings, f"{checked - len(findings)} of {checked} partitions of {', '.join(p.name for p in procs)} "

@@ -37,6 +37,7 @@ from bfplan.gates.common import (
 from bfplan.modes import policy_for
 from bfplan.processors import Processor
 from bfplan.run.params import processor_params
+from bfplan.status import GateStatus
 
 OK_PCT = 99.0
 TABLE_FAIL_PCT = 80.0
@@ -71,7 +72,7 @@ class PreflightGate(Gate):
         """Coverage of each input over the expected dates; a finding per missing date."""
         expected = checked_dates(ctx)
         if not expected:
-            return GateResult("pass", [], "no dates to check")
+            return GateResult(GateStatus.PASS, [], "no dates to check")
         findings: list[Finding] = []
         lines: list[str] = []
         if ctx.options.get("files", True):
@@ -93,7 +94,7 @@ class PreflightGate(Gate):
             self._judge(table, producer.name, table, f"{what} (input of {', '.join(consumers)})", expected,
                         missing, threshold, findings, lines)
         if not lines:
-            return GateResult("pass", [], "no inputs to check (no file sources, no upstream tables)")
+            return GateResult(GateStatus.PASS, [], "no inputs to check (no file sources, no upstream tables)")
         return GateResult.from_findings(findings, "; ".join(lines))
 
     # -- inputs --------------------------------------------------------------------------------
@@ -160,11 +161,11 @@ class PreflightGate(Gate):
         have = len(expected) - len(missing)
         coverage = 100.0 * have / len(expected)
         if coverage >= max(OK_PCT, threshold):
-            status = "pass"
+            status = GateStatus.PASS
         elif coverage < threshold:
-            status = "fail"
+            status = GateStatus.FAIL
         else:
-            status = "warn"
+            status = GateStatus.WARN
         lines.append(f"{label} {fmt_pct(coverage)} ({have}/{len(expected)} dates)")
         for d in missing:
             # a missing date under an OK coverage is still worth seeing: reported, not failed

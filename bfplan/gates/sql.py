@@ -16,6 +16,7 @@ from typing import Any
 from bfplan.errors import BfplanError
 from bfplan.gates.base import Finding, Gate, GateContext, GateResult
 from bfplan.gates.common import as_date, options_schema, query_params
+from bfplan.status import GateStatus
 
 DEFAULT_MAX_FINDINGS = 100
 
@@ -43,13 +44,13 @@ class SqlGate(Gate):
     def check(self, ctx: GateContext) -> GateResult:
         """Run the query once over the stage's dates."""
         if not ctx.dates:
-            return GateResult("pass", [], "no dates to check")
+            return GateResult(GateStatus.PASS, [], "no dates to check")
         message = str(ctx.options.get("message") or "violation")
         limit = int(ctx.options.get("max_findings", DEFAULT_MAX_FINDINGS))
         try:
             rows = ctx.warehouse.query(str(ctx.options["query"]), query_params(ctx))
         except BfplanError as exc:
-            return GateResult("fail", [Finding(f"query failed: {exc}")], "query failed")
+            return GateResult(GateStatus.FAIL, [Finding(f"query failed: {exc}")], "query failed")
         findings = [_finding(row, message) for row in rows[:limit]]
         more = f" (first {limit} reported)" if len(rows) > limit else ""
         summary = f"{len(rows)} violation(s){more}: {message}" if rows else f"no violations: {message}"
@@ -67,7 +68,7 @@ def _finding(row: dict[str, Any], message: str) -> Finding:
         day = day.date()
     entity = row.get("entity", row.get("entity_id"))
     text = json.dumps(row, default=str, sort_keys=True)
-    return Finding(f"{message}: {text}", "fail", _text(row.get("processor")), _text(row.get("table")), day,
+    return Finding(f"{message}: {text}", GateStatus.FAIL, _text(row.get("processor")), _text(row.get("table")), day,
                    (str(entity),) if entity is not None else ())
 
 

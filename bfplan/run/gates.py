@@ -116,7 +116,7 @@ def evaluate(gate: Gate, ctx: GateContext, spec: GateSpec, ledger: Ledger, curre
     try:
         result = gate.check(ctx)
     except Exception as exc:
-        result = GateResult("fail", [], f"gate raised {type(exc).__name__}: {exc}{where(exc)}")
+        result = GateResult(GateStatus.FAIL, [], f"gate raised {type(exc).__name__}: {exc}{where(exc)}")
     ledger.record_gate(ledger.gate_record(ctx.run_id, spec.name, spec.stage, result.status, spec.severity,
                                           result.summary, [f.as_dict() for f in result.findings], started,
                                           key=spec.key, fingerprint=current))
