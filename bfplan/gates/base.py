@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 from bfplan.status import GateStatus
 
 if TYPE_CHECKING:
-    from bfplan.plan import Plan
-    from bfplan.plugins import Registry
+    from bfplan.plan.model import Plan, RegistryLike
     from bfplan.processors import Processor
     from bfplan.warehouse.base import Warehouse
 
@@ -74,7 +73,7 @@ class GateContext:
     mode: str
     warehouse: Warehouse
     plan: Plan | None
-    registry: Registry | None
+    registry: RegistryLike | None
     run_id: str = ""
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import duckdb
 
@@ -16,14 +16,27 @@ from bfplan.warehouse.base import Transaction, split_table
 from bfplan.warehouse.dialect import compile_sql
 from bfplan.warehouse.duckdb_common import DUCKDB_TYPES, failed, qualified, quote
 
-if TYPE_CHECKING:
-    from bfplan.warehouse.duckdb import DuckDBWarehouse
+
+class DuckDBEngine(Protocol):
+    """What a transaction needs of the DuckDB warehouse it belongs to."""
+
+    def _run(self, cur: duckdb.DuckDBPyConnection, sql: str,
+             params: Mapping[str, Any] | None) -> duckdb.DuckDBPyConnection: ...
+
+    def table_exists(self, table: str) -> bool: ...
+
+    def _create(self, table: str, ddl: str, params: dict[str, Any] | None = None) -> None: ...
+
+    def create_ddl(self, table: str, columns: Mapping[str, str]) -> str: ...
+
+    def _append(self, cur: duckdb.DuckDBPyConnection, table: str, columns: Mapping[str, str],
+                rows: Sequence[Sequence[Any]]) -> None: ...
 
 
 class DuckDBTransaction(Transaction):
     """A transaction on one cursor; BEGIN is sent lazily, at the first write."""
 
-    def __init__(self, warehouse: DuckDBWarehouse, cursor: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, warehouse: DuckDBEngine, cursor: duckdb.DuckDBPyConnection) -> None:
         self._wh = warehouse
         self._cur = cursor
         self._open = False

@@ -15,22 +15,51 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+
+from google.cloud import bigquery
 
 from bfplan.errors import WarehouseError
 from bfplan.warehouse.base import Transaction, split_table
 from bfplan.warehouse.bigquery.params import query_parameters, row_chunks, rows_parameter
-from bfplan.warehouse.bigquery.rewrite import quote
+from bfplan.warehouse.bigquery.rewrite import Rewritten, quote
 from bfplan.warehouse.dialect import compile_sql
 
-if TYPE_CHECKING:
-    from bfplan.warehouse.bigquery.adapter import BigQueryWarehouse
+
+class BigQueryEngine(Protocol):
+    """What a transaction needs of the BigQuery warehouse it belongs to."""
+
+    def rewrite(self, sql: str, temps: Mapping[str, str] | None = None, param_prefix: str = "") -> Rewritten: ...
+
+    def _run(self, sql: str, params: Sequence[Any], what: str) -> Any: ...
+
+    def _run_rows(self, sql: str, params: Sequence[Any], what: str) -> list[dict[str, Any]]: ...
+
+    def _query_rewritten(self, rw: Rewritten, params: Mapping[str, Any] | None) -> list[dict[str, Any]]: ...
+
+    def _client(self) -> bigquery.Client: ...
+
+    def scratch_table(self, name: str) -> str: ...
+
+    def table_id(self, table: str) -> str: ...
+
+    def get_schema(self, table_id: str) -> list[bigquery.SchemaField]: ...
+
+    def ensure_table(self, table: str, columns: Mapping[str, str], *, partition_column: str | None = None,
+                     clustering: Sequence[str] = ()) -> None: ...
+
+    def ensure_table_schema(self, table: str, schema: Sequence[bigquery.SchemaField], *,
+                            partition_column: str | None = None, clustering: Sequence[str] = ()) -> None: ...
+
+    def load_rows(self, table_id: str, columns: Mapping[str, str], rows: Sequence[Sequence[Any]]) -> None: ...
+
+    def insert_rows_sql(self, table: str, columns: Mapping[str, str], param: str) -> str: ...
 
 
 class BigQueryTransaction(Transaction):
     """Writes collected for one commit script; scratch tables for what must run before it."""
 
-    def __init__(self, warehouse: BigQueryWarehouse) -> None:
+    def __init__(self, warehouse: BigQueryEngine) -> None:
         self._wh = warehouse
         self._id = uuid.uuid4().hex[:12]
         self._temps: dict[str, str] = {}
