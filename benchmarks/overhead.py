@@ -66,8 +66,8 @@ def build_only(days: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as d:
         plan = write_plan(Path(d), days, 2)
         t0 = time.perf_counter()
-        session = open_session(plan)
-        _, dag = Runner(session.plan, session.registry, session.planning_warehouse()).prepare()
+        session = open_session(plan, read_only=True)
+        _, dag = Runner(session.plan, session.registry, session.warehouse).prepare()
         assert nx.is_directed_acyclic_graph(dag.graph)
         elapsed = time.perf_counter() - t0
         nodes = len(dag.proc_nodes())

@@ -55,8 +55,10 @@ def floor(plan_path: Path, db: Path) -> tuple[float, dict[str, float]]:
     import duckdb
 
     from bfplan.dag import batch_dates
+    from bfplan.failures import FAILURE_ONLY as FAILURE_ONLY_COLUMNS
+    from bfplan.modes import BACKFILL
     from bfplan.plan.dates import expand_dates
-    from bfplan.processors import FAILURE_ONLY_COLUMNS, SqlProcessor
+    from bfplan.processors import SqlProcessor
     from bfplan.session import open_session
     from bfplan.warehouse.dialect import compile_sql
     from bfplan.warehouse.duckdb_common import DUCKDB_TYPES, qualified, quote
@@ -74,8 +76,7 @@ def floor(plan_path: Path, db: Path) -> tuple[float, dict[str, float]]:
             for batch in batch_dates(dates, ref.batch_days or plan.defaults.batch_days):
                 params = {"plan_dir": str(plan.path.parent), **plan.vars, **plan.params, "dates": list(batch),
                           "start_date": batch[0], "end_date": batch[-1], "run_id": "floor", "processor_name": p.name,
-                          "backfill_mode": True, "min_players": 20, "min_teams": 5, "min_phase3_rows": 1,
-                          "check_completeness": False, "circuit_broken_entities": []}
+                          "backfill_mode": True, **BACKFILL.processor_params(), "circuit_broken_entities": []}
                 target, col = qualified(p.table), quote(p.partition_column)
                 if not isinstance(p, SqlProcessor):  # a raw loader: parse files, insert columns
                     import json as _json

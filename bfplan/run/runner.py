@@ -204,9 +204,11 @@ class Runner:
                 self.ledger.start_run(plan_path, self.mode, self.options.command, run_id=self.run_id)
                 started = True
                 run = self._context(work, stop, events)
+                # nothing to run, nothing to watch: a run that only checks the ledger writes no progress
                 live = LiveProgress(self.wh, self.plan.name, self.run_id, work.planned, self._state, work.todo,
-                                    dag.work_nodes())
-                live.publish(force=True)
+                                    dag.work_nodes()) if dag.work_nodes() else None
+                if live:
+                    live.publish(force=True)
                 events.emit("run_started", {"to_run": work.to_run})
                 schedule = self._scheduler(dag, run, live).run()
                 interrupted = (schedule.interrupted or bool(stop)) and run.stopped_by is None
@@ -215,7 +217,8 @@ class Runner:
                                     stopped_by=run.stopped_by)
                 self._finish(summary, dag, schedule.outcomes, schedule.blocked, plan_path)
                 events.emit("run_finished", summary.as_dict())
-                live.publish(force=True)
+                if live:
+                    live.publish(force=True)
         except KeyboardInterrupt:
             # Interrupted outside the scheduling loop (starting up or writing the summary):
             # nothing is half-written, the ledger only lacks this run's final record.
@@ -246,7 +249,7 @@ class Runner:
                           producers=producers, breakers=breakers, events=events, stop=stop,
                           phase_dates=work.phase_dates, sleep=self.options.sleep)
 
-    def _scheduler(self, dag: Dag, run: RunContext, live: LiveProgress) -> Scheduler:
+    def _scheduler(self, dag: Dag, run: RunContext, live: LiveProgress | None) -> Scheduler:
         g = dag.graph
         limits = {r.name: r.max_concurrency for _, r in self.plan.processor_refs()}
 
@@ -262,11 +265,11 @@ class Runner:
 
         def on_blocked(nodes: set[NodeId]) -> None:
             for n in nodes:
-                if isinstance(n, ProcNode):
+                if live and isinstance(n, ProcNode):
                     live.record(n.processor, g.nodes[n]["dates"], PartitionStatus.BLOCKED, node=False)
 
         def on_finish(outcome: NodeOutcome, finished: int, total: int) -> None:
-            if isinstance(outcome.node, ProcNode):
+            if live and isinstance(outcome.node, ProcNode):
                 live.record(outcome.node.processor, outcome.dates, outcome.status,
                             outcome.rows // max(1, len(outcome.dates)))
             if self.on_node:

@@ -100,7 +100,9 @@ class Scheduler:
                         waiting.clear()
                         if not running:
                             break
-                    while ready:
+                    # a full pool admits nothing: what is ready waits for the next wake-up (scanning
+                    # thousands of ready nodes at every wake-up would make a big run quadratic)
+                    while ready and len(running) < inflight:
                         node = ready.popleft()
                         if node in out.blocked:
                             continue
@@ -119,9 +121,6 @@ class Scheduler:
                                 continue
                             per_proc[node.processor] += 1
                             busy.update(self.writes[node.processor])
-                        elif len(running) >= inflight:
-                            waiting.append(node)
-                            continue
                         running[pool.submit(self.run_node, node)] = node
                     if not running:
                         break

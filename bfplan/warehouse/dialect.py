@@ -52,40 +52,9 @@ def _parameter_names(tree: exp.Expression) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=4096)
-def compile_sql(sql: str, target: str) -> Compiled:
-    """Transpile BigQuery SQL for ``target`` ("bigquery" returns it unchanged, parsed once)."""
-    try:
-        trees = [t for t in sqlglot.parse(sql, read="bigquery") if t is not None]
-    except RecursionError as exc:
-        raise WarehouseError("SQL nests too deeply to parse") from exc
-    except ParseError as exc:
-        first = exc.errors[0] if exc.errors else {}
-        where = f" at line {first.get('line')}, col {first.get('col')}" if first else ""
-        raise WarehouseError(f"SQL does not parse as BigQuery SQL{where}: {first.get('description', exc)}") from exc
-    if len(trees) != 1:
-        raise WarehouseError(f"expected one SQL statement, got {len(trees)}")
-    tree = trees[0]
-    names = _parameter_names(tree)
-    if target == "bigquery":
-        return Compiled(sql, names)
-    try:
-        out = tree.sql(dialect=target, unsupported_level=sqlglot.ErrorLevel.RAISE)
-    except sqlglot.errors.UnsupportedError as exc:
-        raise WarehouseError(f"SQL cannot be transpiled to {target}: {exc}") from exc
-    return Compiled(out, names)
-
-
-#: the longest SQL a plan may hand over (a gate's query): longer text is no query a person wrote
-MAX_SQL = 100_000
-#: statements a read-only query may be: a SELECT, a set operation of SELECTs, a parenthesized one
-_READ_ROOTS = (exp.Select, exp.SetOperation, exp.Subquery)
-#: what may not appear anywhere inside one (``WITH d AS (DELETE ... RETURNING *) SELECT ...``)
-_WRITES = (exp.DML, exp.DDL, exp.Command, exp.Declare, exp.TruncateTable, exp.Set, exp.Use, exp.Transaction)
-
-
-def read_only_problem(sql: str) -> str | None:
-    """Why ``sql`` (BigQuery SQL) is not one read-only query, or None when it is: exactly one
-    statement, a SELECT (``WITH`` included) or a set operation of them, with no write inside."""
+def _parse(sql: str) -> exp.Expression | str:
+    """The one statement of ``sql`` (BigQuery SQL), or why it is not one: parsed once per text,
+    whether it is compiled, checked for writes, or both."""
     if len(sql) > MAX_SQL:
         return f"SQL of {len(sql):,} characters is longer than {MAX_SQL:,}"
     try:
@@ -98,7 +67,40 @@ def read_only_problem(sql: str) -> str | None:
         return f"SQL does not parse as BigQuery SQL{where}: {first.get('description', exc)}"
     if len(trees) != 1:
         return f"expected one SQL statement, got {len(trees)}"
-    tree = trees[0]
+    return trees[0]
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_sql(sql: str, target: str) -> Compiled:
+    """Transpile BigQuery SQL for ``target`` ("bigquery" returns it unchanged, parsed once)."""
+    tree = _parse(sql)
+    if isinstance(tree, str):
+        raise WarehouseError(tree)
+    names = _parameter_names(tree)
+    if target == "bigquery":
+        return Compiled(sql, names)
+    try:
+        out = tree.sql(dialect=target, unsupported_level=sqlglot.ErrorLevel.RAISE)
+    except sqlglot.errors.UnsupportedError as exc:
+        raise WarehouseError(f"SQL cannot be transpiled to {target}: {exc}") from exc
+    return Compiled(out, names)
+
+
+#: the longest SQL a plan may hand over (a gate's query): longer text is no query a person wrote
+MAX_SQL = 1_000_000
+#: statements a read-only query may be: a SELECT, a set operation of SELECTs, a parenthesized one
+_READ_ROOTS = (exp.Select, exp.SetOperation, exp.Subquery)
+#: what may not appear anywhere inside one (``WITH d AS (DELETE ... RETURNING *) SELECT ...``)
+_WRITES = (exp.DML, exp.DDL, exp.Command, exp.Declare, exp.TruncateTable, exp.Set, exp.Use, exp.Transaction)
+
+
+@functools.lru_cache(maxsize=4096)
+def read_only_problem(sql: str) -> str | None:
+    """Why ``sql`` (BigQuery SQL) is not one read-only query, or None when it is: exactly one
+    statement, a SELECT (``WITH`` included) or a set operation of them, with no write inside."""
+    tree = _parse(sql)
+    if isinstance(tree, str):
+        return tree
     kind = _statement_name(tree)
     if not isinstance(tree, _READ_ROOTS):
         return f"must be one read-only query (SELECT or WITH ... SELECT), got {kind}"

@@ -293,7 +293,7 @@ class DuckDBWarehouse(Warehouse):
         """Replace the live progress file next to the database (read by ``bfplan status`` while
         the run holds the file); written whole, then renamed, so a reader never sees half."""
         if self.path != ":memory:":
-            _write_atomic(progress_path(self.path), json.dumps(doc, default=str))
+            _write_atomic(progress_path(self.path), json.dumps(doc, default=str, separators=(",", ":")))
 
     def close(self) -> None:
         self._db.close()
