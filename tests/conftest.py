@@ -45,6 +45,17 @@ def bfplan() -> Callable[..., Result]:
     return invoke
 
 
+def db_rows(path: Path, sql: str) -> list[tuple]:
+    """Rows of ``sql`` on the DuckDB file at ``path``, opened read-only and closed again."""
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
 def as_json(result: Result) -> dict[str, Any]:
     """The JSON document a ``--json`` command printed on stdout."""
     return json.loads(result.stdout)

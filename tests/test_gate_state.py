@@ -12,9 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
-
-from tests.conftest import as_json
+from tests.conftest import as_json, db_rows
 
 PLAN = """
 name: gs
@@ -43,11 +41,7 @@ phases:
 
 
 def _rows(path: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return db_rows(path, sql)
 
 
 def _verdicts(db: Path, stage: str) -> list[str]:

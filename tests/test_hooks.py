@@ -8,10 +8,8 @@ import inspect
 import json
 from pathlib import Path
 
-import duckdb
-
 from bfplan import hookspecs
-from tests.conftest import as_json
+from tests.conftest import as_json, db_rows
 
 HEAD = """
 name: hooks
@@ -48,11 +46,7 @@ def bfplan_processors():
 
 
 def _rows(tmp_path: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return db_rows(tmp_path / "w.duckdb", sql)
 
 
 def test_hook_bfplan_processors(write_plan, bfplan, tmp_path):

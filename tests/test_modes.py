@@ -10,10 +10,8 @@ import dataclasses
 import json
 from pathlib import Path
 
-import duckdb
-
 from bfplan.modes import BACKFILL, DAILY, Policy
-from tests.conftest import as_json
+from tests.conftest import as_json, db_rows
 
 PLAN = """
 name: modes
@@ -54,11 +52,7 @@ def _events(tmp_path: Path) -> list[str]:
 
 
 def _rows(tmp_path: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return db_rows(tmp_path / "w.duckdb", sql)
 
 
 def test_batch_days(write_plan, bfplan, tmp_path):

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
-import duckdb
-
-from tests.conftest import as_json
+from tests.conftest import as_json, db_rows
 
 PLAN = """
 name: toy
@@ -22,12 +21,8 @@ phases:
 """
 
 
-def _rows(path, sql):
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+def _rows(path: Path, sql: str) -> list[tuple]:
+    return db_rows(path, sql)
 
 
 def test_run_then_rerun_skips_everything(write_plan, bfplan, tmp_path):

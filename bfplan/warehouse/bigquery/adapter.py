@@ -250,16 +250,20 @@ class BigQueryWarehouse(Warehouse):
         finally:
             tx.discard()
 
-    def estimate_bytes(self, sql: str, params: Mapping[str, Any] | None = None) -> int | None:
-        """Bytes the query would scan, from a dry run (free). The emulator answers 0 whatever the
-        query: that is "cannot tell" (None), not "free"."""
+    def _dry_run(self, sql: str, params: Mapping[str, Any] | None, what: str) -> tuple[Rewritten, Any]:
+        """A free dry run of ``sql``: the rewritten statement and the job BigQuery describes."""
         rw = self.rewrite(sql)
         bound = compile_sql(sql, "bigquery").bind(dict(params or {}))
         config = self.job_config(query_parameters(bound), dry_run=True, use_query_cache=False)
         try:
-            job = self._client().query(rw.sql, job_config=config, location=self.location, retry=API_RETRY)
+            return rw, self._client().query(rw.sql, job_config=config, location=self.location, retry=API_RETRY)
         except Exception as exc:
-            raise wrap(exc, "dry run failed") from exc
+            raise wrap(exc, what) from exc
+
+    def estimate_bytes(self, sql: str, params: Mapping[str, Any] | None = None) -> int | None:
+        """Bytes the query would scan, from a dry run (free). The emulator answers 0 whatever the
+        query: that is "cannot tell" (None), not "free"."""
+        _, job = self._dry_run(sql, params, "dry run failed")
         scanned = job.total_bytes_processed
         if scanned is None or (self.emulator_host and not scanned):
             return None
@@ -271,13 +275,7 @@ class BigQueryWarehouse(Warehouse):
         problem = read_only_problem(sql)
         if problem:
             raise WarehouseError(f"refused: {problem}")
-        rw = self.rewrite(sql)
-        bound = compile_sql(sql, "bigquery").bind(dict(params or {}))
-        config = self.job_config(query_parameters(bound), dry_run=True, use_query_cache=False)
-        try:
-            job = self._client().query(rw.sql, job_config=config, location=self.location, retry=API_RETRY)
-        except Exception as exc:
-            raise wrap(exc, f"query failed [{excerpt(rw.sql)}]") from exc
+        rw, job = self._dry_run(sql, params, f"query failed [{excerpt(sql)}]")
         kind = getattr(job, "statement_type", None)
         if kind not in (None, "SELECT"):  # the emulator leaves it unset; the parse above stands
             raise WarehouseError(f"refused: BigQuery says this is a {kind} statement, not a SELECT")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,39 +27,26 @@ def _data(params: Mapping[str, Any]) -> Path:
 
 
 @dataclass(frozen=True)
-class Stations(Processor):
-    """The stations list, one partition per day: what each day should have."""
+class CsvLoader(Processor):
+    """Loads a CSV per day into ``columns`` (name → BigQuery type), the day first."""
+
+    columns: Mapping[str, str] = field(default_factory=dict)
+    #: the file of a day, under the plan's data folder; ``{day}`` is the date
+    file: str = ""
 
     def source_files(self, params: Mapping[str, Any], day: date) -> list[Path]:
-        path = _data(params) / "stations.csv"
+        path = _data(params) / self.file.format(day=day.isoformat())
         return [path] if path.is_file() else []
 
     def run(self, ctx: ProcessorContext) -> ProcessorResult:
+        kinds = {"STRING": str, "INT64": int, "FLOAT64": float}
+        names = list(self.columns)[1:]
         rows = []
         for day in ctx.dates:
             for path in self.source_files(ctx.params, day):
                 with path.open(newline="") as f:
-                    rows += [(day, r["station"], r["name"], int(r["elevation_m"])) for r in csv.DictReader(f)]
-        ctx.replace_rows(STATION_COLUMNS, rows)
-        return ctx.result
-
-
-@dataclass(frozen=True)
-class Readings(Processor):
-    """Each day's CSV of 3-hourly readings."""
-
-    def source_files(self, params: Mapping[str, Any], day: date) -> list[Path]:
-        path = _data(params) / "readings" / f"{day.isoformat()}.csv"
-        return [path] if path.is_file() else []
-
-    def run(self, ctx: ProcessorContext) -> ProcessorResult:
-        rows = []
-        for day in ctx.dates:
-            for path in self.source_files(ctx.params, day):
-                with path.open(newline="") as f:
-                    rows += [(day, r["station"], int(r["hour"]), float(r["temp_c"]), float(r["rain_mm"]))
-                             for r in csv.DictReader(f)]
-        ctx.replace_rows(READING_COLUMNS, rows)
+                    rows += [(day, *(kinds[self.columns[n]](r[n]) for n in names)) for r in csv.DictReader(f)]
+        ctx.replace_rows(self.columns, rows)
         return ctx.result
 
 
@@ -84,10 +71,11 @@ EXPECTED = "SELECT day AS partition_date, station AS entity_id FROM weather.stat
 @hookimpl
 def bfplan_processors() -> list[Processor]:
     return [
-        Stations(name="stations", table="weather.stations", partition_column="day", entity_key=("station",),
-                 description="the stations that should report each day"),
-        Readings(name="readings", table="weather.readings", partition_column="day", entity_key=("station", "hour"),
-                 description="3-hourly readings, one CSV per day"),
+        # the stations list, one partition per day: what each day should have
+        CsvLoader(name="stations", table="weather.stations", partition_column="day", entity_key=("station",),
+                  columns=STATION_COLUMNS, file="stations.csv", description="the stations that should report"),
+        CsvLoader(name="readings", table="weather.readings", partition_column="day", entity_key=("station", "hour"),
+                  columns=READING_COLUMNS, file="readings/{day}.csv", description="3-hourly readings, a CSV a day"),
         SqlProcessor(name="daily", table="weather.daily", partition_column="day", inputs=("weather.readings",),
                      entity_key=("station",), critical_fields={"temp_avg": "not_null", "readings": "positive"},
                      expected_entities_sql=EXPECTED, description="each station's day: temperatures, rain",
