@@ -85,7 +85,7 @@ def floor(plan_path: Path, db: Path) -> tuple[float, dict[str, float]]:
                     names = list(p.columns)
                     rows = []
                     for day in batch:
-                        for f in p.files(Path(str(params["bucket"])), day):
+                        for f in p.files(params, day):
                             for raw in _json.loads(f.read_text()).get("rows", ()):
                                 raw = {**raw, "game_date": day}
                                 rows.append([_date.fromisoformat(raw[n]) if p.columns[n] == "DATE"

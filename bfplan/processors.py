@@ -13,6 +13,7 @@ columns of the failures contract (:mod:`bfplan.failures`) and the processor's ow
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bfplan import failures
+from bfplan.contracts import Contract
 from bfplan.warehouse.base import COLUMN_TYPES, check_identifier, split_table
 
 if TYPE_CHECKING:
@@ -29,12 +31,26 @@ if TYPE_CHECKING:
 CRITICAL_RULES = ("not_null", "positive")
 
 
+@dataclass(frozen=True)
+class SetAside:
+    """A record a processor could not use (see :meth:`ProcessorContext.quarantine`)."""
+
+    date: date
+    rule: str
+    detail: str
+    key: str | None
+    record: str | None
+    source: str | None
+
+
 @dataclass
 class ProcessorResult:
     """What a run of one node produced."""
 
     rows: dict[date, int] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
+    #: records set aside (written to the quarantine table with the batch)
+    quarantined: list[SetAside] = field(default_factory=list)
 
 
 class ProcessorContext:
@@ -73,6 +89,14 @@ class ProcessorContext:
             "processor_name": self.processor.name,
             "backfill_mode": self.mode == "backfill",
         }
+
+    def quarantine(self, day: date, reason: str, *, record: Mapping[str, Any] | None = None,
+                   source: str | None = None, rule: str = "invalid", key: str | None = None) -> None:
+        """Set a record aside instead of failing the batch: it goes to ``bfplan.quarantine`` with
+        the batch (``source``: where it came from, e.g. ``file:line:col``; ``rule``: what kind of
+        problem; ``reason``: what exactly), and the run reports it."""
+        text = json.dumps(dict(record), default=str, sort_keys=True) if record is not None else None
+        self.result.quarantined.append(SetAside(day, rule, reason, key, text, source))
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Read from the warehouse (outside the write transaction)."""
@@ -147,6 +171,9 @@ class Processor:
     expected_failure_categories: tuple[str, ...] = ()
     #: failure types nothing will ever fix: their failures are PERMANENT, never retried
     permanent_failure_types: tuple[str, ...] = ()
+    #: what every row it writes must satisfy, checked before commit (:mod:`bfplan.contracts`); a
+    #: :class:`~bfplan.contracts.Contract` or its mapping form
+    contract: Contract | Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         check_identifier(self.name, "processor name")
@@ -167,6 +194,10 @@ class Processor:
                                  f"of {sorted(COLUMN_TYPES)}")
         for word in (*self.expected_failure_categories, *self.permanent_failure_types):
             check_identifier(word, "failure category or type")
+        try:
+            object.__setattr__(self, "contract", Contract.of(self.contract))
+        except ValueError as exc:
+            raise ValueError(f"{self.name}: contract: {exc}") from exc
 
     def failure_table_columns(self) -> dict[str, str]:
         """The columns of this processor's failures table: the shared ones, then its own."""

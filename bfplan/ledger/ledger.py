@@ -30,6 +30,8 @@ from bfplan.ledger.tables import (
     LINEAGE_COLUMNS,
     PARTITION_COLUMNS,
     PARTITIONS,
+    QUARANTINE,
+    QUARANTINE_COLUMNS,
     RUN_COLUMNS,
     RUNS,
 )
@@ -82,7 +84,8 @@ class Ledger:
     def __init__(self, warehouse: Warehouse, plan_name: str, *, flush_every: int = 2000) -> None:
         self.wh = warehouse
         self.plan_name = plan_name
-        self._columns = {PARTITIONS: PARTITION_COLUMNS, GATES: GATE_COLUMNS, LINEAGE: LINEAGE_COLUMNS}
+        self._columns = {PARTITIONS: PARTITION_COLUMNS, GATES: GATE_COLUMNS, LINEAGE: LINEAGE_COLUMNS,
+                         QUARANTINE: QUARANTINE_COLUMNS}
         self._buffer: dict[str, list[tuple]] = {t: [] for t in self._columns}
         self._lock = threading.Lock()
         self._flush_every = flush_every

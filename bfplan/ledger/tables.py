@@ -46,6 +46,15 @@ LINEAGE_COLUMNS = {
     "max_input_version": "INT64", "input_partitions": "INT64", "recorded_ns": "INT64",
 }
 
+#: rows that broke a processor's contract or could not be loaded, with the rule or reason: set
+#: aside (``quarantined``: the rest of the batch committed) or caught failing a node (``rejected``)
+QUARANTINE = f"{SCHEMA}.quarantine"
+QUARANTINE_COLUMNS = {
+    "plan_name": "STRING", "run_id": "STRING", "processor": "STRING", "table_name": "STRING",
+    "partition_date": "DATE", "rule": "STRING", "detail": "STRING", "row_key": "STRING", "record": "STRING",
+    "source": "STRING", "action": "STRING", "recorded_ns": "INT64",
+}
+
 #: the run lock: acquire, heartbeat, release, steal
 LOCKS = f"{SCHEMA}.run_locks"
 LOCK_COLUMNS = {
@@ -71,4 +80,5 @@ ATTEMPT_COLUMNS = {
 
 #: every ledger table, for the commands that create or verify them all
 ALL_TABLES = {RUNS: RUN_COLUMNS, PARTITIONS: PARTITION_COLUMNS, GATES: GATE_COLUMNS, LINEAGE: LINEAGE_COLUMNS,
+              QUARANTINE: QUARANTINE_COLUMNS,
               LOCKS: LOCK_COLUMNS, BREAKERS: BREAKER_COLUMNS, ATTEMPTS: ATTEMPT_COLUMNS}

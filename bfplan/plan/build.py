@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bfplan.errors import PlanError, PlanIssue
-from bfplan.plan.builder import Builder, jsonable, plugin_paths
+from bfplan.plan.builder import Builder, plugin_paths
 from bfplan.plan.marks import (
     DocumentError,
     KeyPath,
@@ -44,6 +44,7 @@ from bfplan.plan.model import (
     RegistryLike,
     out_of_range,
 )
+from bfplan.plan.values import jsonable
 from bfplan.plan.variables import BAD_NAME, apply_variables, interpolate
 
 _PLAN_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_.-]*$"

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from bfplan.contracts import Contract, ContractError
 from bfplan.plan.marks import KeyPath, did_you_mean
 from bfplan.plan.messages import IssueCollector
 from bfplan.plan.model import (
@@ -32,38 +33,11 @@ from bfplan.plan.model import (
     RegistryLike,
     out_of_range,
 )
+from bfplan.plan.values import as_int, as_list, as_mapping, as_text, jsonable, pick, short
 
 #: gate options whose schema says ``contentMediaType: application/sql`` hold SQL
 SQL_MEDIA_TYPE = "application/sql"
 _SEVERITIES = ("block", "warn")
-
-
-def jsonable(value: Any) -> Any:
-    """The document as JSON Schema sees it: YAML dates become their ISO text."""
-    if isinstance(value, dict):
-        return {key: jsonable(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [jsonable(item) for item in value]
-    return value.isoformat() if isinstance(value, date) else value
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _text(value: Any, default: str = "") -> str:
-    return value if isinstance(value, str) else default
-
 
 
 class Builder:
@@ -95,41 +69,41 @@ class Builder:
         self.check_order(dates, ("dates",))
         phases = tuple(
             self.phase(raw, ("phases", index), dates)
-            for index, raw in enumerate(_list(data.get("phases")))
+            for index, raw in enumerate(as_list(data.get("phases")))
             if isinstance(raw, dict)
         )
         self.check_names()
-        name = _text(data.get("name"))
+        name = as_text(data.get("name"))
         defaults, breaker = (
-            _mapping(data.get("defaults")),
-            _mapping(_mapping(data.get("defaults")).get("circuit_breaker")),
+            as_mapping(data.get("defaults")),
+            as_mapping(as_mapping(data.get("defaults")).get("circuit_breaker")),
         )
         backoff = defaults.get("retry_backoff_s")
         plan = Plan(
             path=path,
             name=name,
-            description=_text(data.get("description")),
+            description=as_text(data.get("description")),
             dates=dates,
-            mode=_text(data.get("mode"), "backfill"),
+            mode=as_text(data.get("mode"), "backfill"),
             warehouse=jsonable(data["warehouse"])
             if isinstance(data.get("warehouse"), dict)
             else {"type": "duckdb", "path": f".bfplan/{name}.duckdb"},
             plugins=tuple(p for _, p in plugin_paths(path, data.get("plugins"))),
             vars=variables,
-            params=dict(_mapping(data.get("params"))),
+            params=dict(as_mapping(data.get("params"))),
             defaults=Defaults(
-                retries=_pick(defaults.get("retries"), 2),
-                batch_days=_pick(defaults.get("batch_days"), 7),
-                jobs=_pick(defaults.get("jobs"), 2),
+                retries=pick(defaults.get("retries"), 2),
+                batch_days=pick(defaults.get("batch_days"), 7),
+                jobs=pick(defaults.get("jobs"), 2),
                 retry_backoff_s=float(backoff)
                 if isinstance(backoff, int | float) and not isinstance(backoff, bool)
                 else 0.5,
-                circuit_breaker_max_failures=_pick(breaker.get("max_failures"), 3),
-                max_nodes=_pick(defaults.get("max_nodes"), Defaults.max_nodes),
-                max_days=_pick(defaults.get("max_days"), Defaults.max_days),
+                circuit_breaker_max_failures=pick(breaker.get("max_failures"), 3),
+                max_nodes=pick(defaults.get("max_nodes"), Defaults.max_nodes),
+                max_days=pick(defaults.get("max_days"), Defaults.max_days),
             ),
             phases=phases,
-            notify=tuple(item for item in _list(data.get("notify")) if isinstance(item, dict)),
+            notify=tuple(item for item in as_list(data.get("notify")) if isinstance(item, dict)),
             marks={},
         )
         self.check_plugins(path, data.get("plugins"), plugin_errors or {})
@@ -156,7 +130,7 @@ class Builder:
             folder = target.is_dir()
             under_file = not folder and any(parent.is_file() for parent in target.parents)
         except OSError as exc:  # a name too long for the file system, say
-            self.check.report(("warehouse", "path"), f"{_short(where)} cannot be a file path: {exc.strerror}")
+            self.check.report(("warehouse", "path"), f"{short(where)} cannot be a file path: {exc.strerror}")
             return
         if folder:
             self.check.report(("warehouse", "path"), f"{where!r} is a folder, not a DuckDB file "
@@ -199,12 +173,12 @@ class Builder:
         return day
 
     def date_spec(self, raw: Any, path: KeyPath) -> DateSpec:
-        raw = _mapping(raw)
+        raw = as_mapping(raw)
         if "dates" in raw and ("start" in raw or "end" in raw):
             self.check.report(
                 path, "give either start and end, or a list of dates, not both", at=(*path, "dates"), key=True
             )
-        listed = [self.date(value, (*path, "dates", index)) for index, value in enumerate(_list(raw.get("dates")))]
+        listed = [self.date(value, (*path, "dates", index)) for index, value in enumerate(as_list(raw.get("dates")))]
         calendar = raw.get("calendar") if isinstance(raw.get("calendar"), str) else None
         if calendar is not None:
             self.calendars.append((calendar, (*path, "calendar")))
@@ -220,7 +194,7 @@ class Builder:
             self.check.report(path, f"start {spec.start} is after end {spec.end}")
 
     def phase(self, raw: dict[str, Any], path: KeyPath, plan_dates: DateSpec) -> Phase:
-        override = _mapping(raw.get("dates"))
+        override = as_mapping(raw.get("dates"))
         self.date_paths.append((*path, "dates") if {"dates", "start", "end"} & set(override) else ("dates",))
         spec = self.date_spec(override, (*path, "dates"))
         calendar = spec.calendar or plan_dates.calendar
@@ -236,16 +210,16 @@ class Builder:
                 self.check_order(dates, (*path, "dates"))
         else:
             dates = replace(plan_dates, calendar=calendar)
-        name = _text(raw.get("name"))
+        name = as_text(raw.get("name"))
         if name in self.phase_lines:
             first = self.phase_lines[name]
             self.check.report((*path, "name"), f"duplicate phase {name!r} (first at line {first})")
         elif name:
             self.phase_lines[name] = self.check.mark((*path, "name")).line
-        gates = _mapping(raw.get("gates"))
+        gates = as_mapping(raw.get("gates"))
         processors = (
             self.processor(item, (*path, "processors", index))
-            for index, item in enumerate(_list(raw.get("processors")))
+            for index, item in enumerate(as_list(raw.get("processors")))
         )
         return Phase(
             name=name,
@@ -257,25 +231,37 @@ class Builder:
         )
 
     def processor(self, item: Any, path: KeyPath) -> ProcessorRef | None:
-        raw, name_path = ({"name": item}, path) if isinstance(item, str) else (_mapping(item), (*path, "name"))
+        raw, name_path = ({"name": item}, path) if isinstance(item, str) else (as_mapping(item), (*path, "name"))
         if not isinstance(raw.get("name"), str):
             return None
         ref = ProcessorRef(
             name=raw["name"],
-            depends_on=tuple(d for d in _list(raw.get("depends_on")) if isinstance(d, str)),
-            params=dict(_mapping(raw.get("params"))),
-            batch_days=_int(raw.get("batch_days")),
-            retries=_int(raw.get("retries")),
-            max_concurrency=_int(raw.get("max_concurrency")),
-            gates_after=self.gate_list(_mapping(raw.get("gates")).get("after"), (*path, "gates", "after")),
+            depends_on=tuple(d for d in as_list(raw.get("depends_on")) if isinstance(d, str)),
+            params=dict(as_mapping(raw.get("params"))),
+            batch_days=as_int(raw.get("batch_days")),
+            retries=as_int(raw.get("retries")),
+            max_concurrency=as_int(raw.get("max_concurrency")),
+            gates_after=self.gate_list(as_mapping(raw.get("gates")).get("after"), (*path, "gates", "after")),
             mark=self.check.mark(name_path),
+            contract=self.contract(raw.get("contract"), (*path, "contract")),
         )
         self.refs.append((ref, name_path, path))
         return ref
 
+    def contract(self, raw: Any, path: KeyPath) -> Contract | None:
+        """A processor's ``contract:`` (what the schema cannot say: bounds in order, values of one kind)."""
+        if not isinstance(raw, dict):
+            return None
+        try:
+            return Contract.of(raw, allow_sql=False)
+        except ContractError as exc:
+            keys = [int(k) if k.isdigit() else k for k in exc.path.replace("[", ".").replace("]", "").split(".") if k]
+            self.check.report((*path, *keys), exc.message)
+            return None
+
     def gate_list(self, raw: Any, path: KeyPath) -> tuple[GateRef, ...]:
         gates = []
-        for index, item in enumerate(_list(raw)):
+        for index, item in enumerate(as_list(raw)):
             item_path = (*path, index)
             if isinstance(item, str):
                 name, options, name_path = item, {}, item_path
@@ -284,7 +270,7 @@ class Builder:
                 name_path = (*item_path, name)
             else:
                 continue
-            options = dict(_mapping(options))
+            options = dict(as_mapping(options))
             severity = options.pop("severity", "block")
             gate = GateRef(
                 name,
@@ -336,7 +322,7 @@ class Builder:
         for calendar, path in self.calendars:
             if calendar not in registry.calendars:
                 self.unknown("calendar", calendar, registry.calendars, path)
-        kind = _mapping(data.get("warehouse")).get("type")
+        kind = as_mapping(data.get("warehouse")).get("type")
         if isinstance(kind, str) and kind not in registry.warehouses:
             names = registry.warehouses
             self.check.report(("warehouse", "type"), f"unknown warehouse type {kind!r}{did_you_mean(kind, names)}")
@@ -372,20 +358,6 @@ class Builder:
         for key in schema.get("required", []):
             if key not in ref.params and key not in shared:
                 self.check.report(item_path, f"missing required param {key!r} for processor {ref.name!r}")
-
-
-
-def _pick(value: Any, default: int) -> int:
-    number = _int(value)
-    return default if number is None else number
-
-
-
-def _short(text: str, width: int = 60) -> str:
-    """A value as a message quotes it: whole when short, its start and its length when long."""
-    return repr(text) if len(text) <= width else f"{text[:width]!r}... ({len(text):,} characters)"
-
-
 
 def plugin_paths(path: Path, plugins: Any) -> list[tuple[int, Path]]:
     """The plan's ``plugins:`` entries (index, absolute path), relative to the plan's folder;

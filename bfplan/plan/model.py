@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from bfplan.contracts import Contract
 from bfplan.errors import PlanIssue
 from bfplan.plan.marks import Mark
 
@@ -54,6 +55,8 @@ class ProcessorRef:
     max_concurrency: int | None
     gates_after: tuple[GateRef, ...]
     mark: Mark
+    #: the plan's contract for it, laid over the processor's own (see :mod:`bfplan.contracts`)
+    contract: Contract | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,10 @@ def print_run_summary(summary: RunSummary, plan_path: str) -> None:
         click.echo(f"entity failures by category: {parts}"
                    + ("  (PROCESSING_ERROR means a bug)" if "PROCESSING_ERROR" in summary.entity_failures else
                       "  (no PROCESSING_ERROR: no bug)"))
+    if summary.quarantined:
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(summary.quarantined.items()))
+        click.echo(f"rows quarantined (set aside, the rest committed): {parts}; "
+                   f"`bfplan explain {plan_path} PROCESSOR DATE` shows them, bfplan.quarantine holds them")
     for f in summary.failures:
         click.echo(f"  FAILED {f['node']}: {f['error']}", err=True)
         if f.get("dates"):

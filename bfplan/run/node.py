@@ -14,20 +14,22 @@ from datetime import date
 
 import structlog
 
+from bfplan.contracts import Contract, effective
 from bfplan.dag import GateNode, GateSpec, NodeId, ProcNode
 from bfplan.errors import WarehouseError
 from bfplan.failures import CIRCUIT_BREAKER_ACTIVE, NOT_DATE_LEVEL
 from bfplan.gates.base import GateResult
 from bfplan.ledger.breakers import Breakers
-from bfplan.ledger.clock import utcnow
+from bfplan.ledger.clock import monotonic_ns, utcnow
 from bfplan.ledger.ledger import Ledger
 from bfplan.ledger.lineage import Producers, VersionIndex, lineage_records
-from bfplan.ledger.tables import LINEAGE
+from bfplan.ledger.tables import LINEAGE, QUARANTINE
 from bfplan.modes import Policy
 from bfplan.plan.model import Plan
 from bfplan.plugins import Registry, where
-from bfplan.processors import Processor, ProcessorContext
+from bfplan.processors import Processor, ProcessorContext, SetAside
 from bfplan.run.breakers import BreakerState
+from bfplan.run.contract_check import ContractViolation, enforce
 from bfplan.run.events import EventBus
 from bfplan.run.gates import evaluate, fingerprint, gate_context
 from bfplan.run.params import processor_params
@@ -51,6 +53,8 @@ class NodeOutcome:
     gate: GateResult | None = None
     dates: tuple[date, ...] = ()
     failures: dict[str, int] = field(default_factory=dict)
+    #: rows set aside by the processor's contract, per rule
+    quarantined: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -103,16 +107,20 @@ def run_processor(run: RunContext, node: ProcNode, dates: tuple[date, ...]) -> N
     retries = ref.retries if ref.retries is not None else run.plan.defaults.retries
     broken = run.breakers.tripped_entities(name, dates) if run.policy.entity_circuit_breaker else []
     params = processor_params(run.plan, name, run.policy, circuit_broken_entities=broken)
+    contract = effective(proc.contract, ref.contract)
     attempt = 0
     while True:
         attempt += 1
         started = utcnow()
         try:
-            return _attempt(run, node, proc, dates, params, attempt, started)
+            return _attempt(run, node, proc, dates, params, attempt, started, contract)
         except Exception as exc:
             kind = classify(exc, run.warehouse)
             error = " ".join(f"{type(exc).__name__}: {exc}".split())
-            if not isinstance(exc, WarehouseError):
+            if isinstance(exc, ContractViolation):  # the data broke a rule: no retry fixes it, keep what it was
+                kind = FailureKind.PERMANENT
+                _keep_rejected(run, exc.records)
+            elif not isinstance(exc, WarehouseError):
                 error += where(exc)  # an error in plugin code says where it happened
             retrying = kind is FailureKind.TRANSIENT and attempt <= retries
             run.keep(run.ledger.partition_records(
@@ -139,14 +147,29 @@ def run_processor(run: RunContext, node: ProcNode, dates: tuple[date, ...]) -> N
             return NodeOutcome(node, PartitionStatus.FAILED, error=error, attempts=attempt, dates=dates)
 
 
+def _keep_rejected(run: RunContext, records: list[tuple]) -> None:
+    """What a failing contract caught, kept after the rollback (losing it loses no data)."""
+    try:
+        run.ledger.buffer(records, QUARANTINE)
+    except WarehouseError as exc:
+        log.warning("could not keep the rows a contract rejected", error=str(exc))
+
+
 def _attempt(run: RunContext, node: ProcNode, proc: Processor, dates: tuple[date, ...],
-             params: dict[str, object], attempt: int, started: object) -> NodeOutcome:
+             params: dict[str, object], attempt: int, started: object, contract: Contract | None) -> NodeOutcome:
     wh, ledger = run.warehouse, run.ledger
+    quarantined: dict[str, int] = {}
     with wh.job_labels(run_id=run.run_id, processor=proc.name), wh.transaction() as tx:
         ctx = ProcessorContext(processor=proc, dates=dates, params=params, run_id=run.run_id, mode=run.mode,
                                warehouse=wh, transaction=tx)
         result = proc.run(ctx)
         rows = result.rows if result is not None else {}
+        if contract is not None:  # before anything of the batch commits
+            enforced = enforce(tx, proc, contract, dates, plan_name=run.plan.name, run_id=run.run_id)
+            quarantined = enforced.by_rule
+            if enforced.rows is not None:
+                rows = {d: enforced.rows.get(d, 0) for d in dates}
+        set_aside = _set_aside(run, proc, result.quarantined if result is not None else [], quarantined)
         records = ledger.partition_records(run.run_id, proc.name, proc.table, dates, PartitionStatus.DONE,
                                            attempt=attempt, rows=rows, started_at=started)
         versions = {r[4]: r[-1] for r in records}
@@ -154,18 +177,36 @@ def _attempt(run: RunContext, node: ProcNode, proc: Processor, dates: tuple[date
         if tx.wrote:  # the marks commit with the data they describe
             ledger.mark_in(tx, records)
             ledger.append_in(tx, LINEAGE, lineage)
+            ledger.append_in(tx, QUARANTINE, set_aside)
     if not tx.wrote:
         ledger.buffer(records)
         ledger.buffer(lineage, LINEAGE)
+        ledger.buffer(set_aside, QUARANTINE)
     run.versions.update(proc.name, versions)
     failures = dict(result.failures) if result is not None else {}
     if failures and run.policy.record_reprocess_attempts:
         _record_attempts(run, proc, dates)
+    if quarantined:
+        log.warning("rows quarantined by the contract", processor=proc.name, dates=f"{dates[0]}..{dates[-1]}",
+                    rules=quarantined, table=QUARANTINE)
     out = NodeOutcome(node, PartitionStatus.DONE, attempts=attempt, rows=sum(rows.values()), dates=dates,
-                      failures=failures)
+                      failures=failures, quarantined=quarantined)
     run.events.emit("node_finished", {"node": f"{proc.name} {dates[0]}..{dates[-1]}", "status": PartitionStatus.DONE,
-                                      "rows": out.rows, "failures": failures})
+                                      "rows": out.rows, "failures": failures, "quarantined": quarantined})
     return out
+
+
+def _set_aside(run: RunContext, proc: Processor, records: list[SetAside], counts: dict[str, int]) -> list[tuple]:
+    """Quarantine-table rows of the records the processor set aside (counted into ``counts``), the
+    first few of them logged with where they came from."""
+    for i, r in enumerate(records):
+        counts[r.rule] = counts.get(r.rule, 0) + 1
+        if i < 5:
+            log.warning("record quarantined", processor=proc.name, date=str(r.date), source=r.source, reason=r.detail)
+    if len(records) > 5:
+        log.warning("more records quarantined", processor=proc.name, more=len(records) - 5)
+    return [(run.plan.name, run.run_id, proc.name, proc.table, r.date, r.rule, r.detail, r.key, r.record, r.source,
+             "quarantined", monotonic_ns()) for r in records]
 
 
 def _record_attempts(run: RunContext, proc: Processor, dates: tuple[date, ...]) -> None:

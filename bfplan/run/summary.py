@@ -36,6 +36,8 @@ class RunSummary:
     blocked_by: list[dict[str, Any]] = field(default_factory=list)
     entity_failures: dict[str, int] = field(default_factory=dict)
     rows: int = 0
+    #: rows set aside by contracts or loaders, per processor (in ``bfplan.quarantine``)
+    quarantined: dict[str, int] = field(default_factory=dict)
     #: the machine refused a write (disk full, ...) and the run stopped: exit 3
     stopped_by: str | None = None
 
@@ -43,7 +45,7 @@ class RunSummary:
         return {
             "run_id": self.run_id, "plan": self.plan, "status": str(self.status),
             "partitions": self.partitions, "gates": self.gates, "duration_s": round(self.duration_s, 3),
-            "rows": self.rows, "entity_failures": self.entity_failures,
+            "rows": self.rows, "entity_failures": self.entity_failures, "quarantined": self.quarantined,
             "failures": self.failures, "blocked_by": self.blocked_by, "stopped_by": self.stopped_by,
         }
 
@@ -61,6 +63,7 @@ def summarize(run_id: str, plan: str, work: Work, dag: Dag, outcomes: Mapping[No
     gates = Counter({"passed": 0, "warned": 0, "failed": 0})
     failures: list[dict[str, Any]] = []
     entity: Counter[str] = Counter()
+    quarantined: Counter[str] = Counter()
     rows = 0
     g = dag.graph
     for node, o in outcomes.items():
@@ -68,6 +71,8 @@ def summarize(run_id: str, plan: str, work: Work, dag: Dag, outcomes: Mapping[No
             parts[_PARTITION_KEYS[PartitionStatus(o.status)]] += len(o.dates)
             rows += o.rows
             entity.update(o.failures)
+            if o.quarantined:
+                quarantined[node.processor] += sum(o.quarantined.values())
             if o.status == PartitionStatus.FAILED:
                 failures.append({"node": f"{node.processor} {o.dates[0]}..{o.dates[-1]}", "error": o.error})
         else:
@@ -93,7 +98,7 @@ def summarize(run_id: str, plan: str, work: Work, dag: Dag, outcomes: Mapping[No
     status = (RunStatus.INTERRUPTED if interrupted
               else RunStatus.FAILED if failures or never_ran or broken or stopped_by else RunStatus.SUCCEEDED)
     return RunSummary(run_id, plan, status, dict(parts), dict(gates), duration, failures, blocked_by, dict(entity),
-                      rows, stopped_by)
+                      rows, dict(quarantined), stopped_by)
 
 
 def record_unstarted(ledger: Ledger, registry: Registry, run_id: str, g: nx.DiGraph,

@@ -93,6 +93,13 @@ class Transaction(ABC):
     def wrote(self) -> bool:
         """True once anything was written, i.e. there is something to commit."""
 
+    @abstractmethod
+    def staged(self, table: str) -> str | None:
+        """A name this transaction's :meth:`query` and :meth:`execute` read (and change) as the
+        rows it is writing to ``table`` — before commit, so checks can judge them and set some
+        aside. Callers filter it by the batch's dates (it may hold other partitions too).
+        None when this transaction has not rewritten partitions of ``table``."""
+
 
 class Warehouse(ABC):
     """Where tables and the ledger live. Thread-safe: the runner calls it from many threads.

@@ -40,10 +40,15 @@ class DuckDBTransaction(Transaction):
         self._wh = warehouse
         self._cur = cursor
         self._open = False
+        self._written: set[str] = set()
 
     @property
     def wrote(self) -> bool:
         return self._open
+
+    def staged(self, table: str) -> str | None:
+        # the table itself: inside the transaction it already holds the new rows
+        return table if table in self._written else None
 
     def _begin(self) -> None:
         if not self._open:
@@ -83,6 +88,7 @@ class DuckDBTransaction(Transaction):
             ).fetchall()
         except (duckdb.Error, RuntimeError) as exc:
             raise failed(exc, f"writing {table}") from exc
+        self._written.add(table)
         return {d: n for d, n in counts}
 
     def replace_partitions(

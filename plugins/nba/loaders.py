@@ -7,14 +7,13 @@ One generic :class:`RawFileLoader` serves every source: it reads
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bfplan.processors import Processor, ProcessorContext, ProcessorResult
+from bfplan.loaders import RecordLoader
 
 _COMMON = {"game_date": "DATE"}
 _BOX = {c: "INT64" for c in ("points", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "reb",
@@ -68,41 +67,17 @@ def bucket_path(params: dict[str, Any]) -> Path:
     return bucket
 
 
-def _convert(value: Any, kind: str) -> Any:
-    if value is None:
-        return None
-    if kind == "DATE" and isinstance(value, str):
-        return date.fromisoformat(value)
-    return value
-
-
 @dataclass(frozen=True)
-class RawFileLoader(Processor):
-    """Loads one raw source's JSON files into its ``nba_raw`` table, one game_date at a time."""
+class RawFileLoader(RecordLoader):
+    """Loads one raw source's JSON files into its ``nba_raw`` table; a record that does not fit
+    the table (a NaN, text for a count, ...) is quarantined with its file and position, the
+    rest loads."""
 
     source: str = ""
-    columns: dict[str, str] = field(default_factory=dict)
 
-    def files(self, bucket: Path, day: date) -> list[Path]:
-        """The source's files for one date, in a stable order."""
-        return sorted((bucket / "raw" / self.source / day.isoformat()).glob("*.json"))
-
-    def source_files(self, params: Mapping[str, Any], day: date) -> list[Path]:
-        """The raw files of ``day`` under the plan's bucket (preflight checks they exist)."""
-        return self.files(bucket_path(dict(params)), day)
-
-    def run(self, ctx: ProcessorContext) -> ProcessorResult:
-        bucket = bucket_path(ctx.params)
-        names = list(self.columns)
-        rows: list[tuple[Any, ...]] = []
-        for day in ctx.dates:
-            for path in self.files(bucket, day):
-                doc = json.loads(path.read_text(encoding="utf-8"))
-                for raw in doc.get("rows", ()):
-                    raw = {**raw, "game_date": day}
-                    rows.append(tuple(_convert(raw.get(n), self.columns[n]) for n in names))
-        ctx.replace_rows(self.columns, rows)
-        return ctx.result
+    def files(self, params: Mapping[str, Any], day: date) -> list[Path]:
+        """The source's files for ``day`` under the plan's bucket, in a stable order."""
+        return sorted((bucket_path(dict(params)) / "raw" / self.source / day.isoformat()).glob("*.json"))
 
 
 def raw_loaders() -> list[RawFileLoader]:

@@ -68,10 +68,22 @@ class BigQueryTransaction(Transaction):
         self._params: list[Any] = []
         self._pending: set[str] = set()
         self._n = 0
+        #: table -> the scratch table holding the rows the commit copies into it
+        self._staged: dict[str, str] = {}
 
     @property
     def wrote(self) -> bool:
         return bool(self._statements)
+
+    def staged(self, table: str) -> str | None:
+        scratch = self._staged.get(table)
+        if scratch is None:
+            return None
+        # a temp name for the scratch table: statements on it run at once, before the commit
+        # script copies it into the table
+        name = "__bfplan_staged_" + split_table(table)[1]
+        self._temps[name] = scratch
+        return name
 
     def _prefix(self) -> str:
         self._n += 1
@@ -157,6 +169,7 @@ class BigQueryTransaction(Transaction):
         cols = ", ".join(f"`{n}`" for n in names)
         self._defer(f"DELETE FROM `{target}` WHERE {condition}", cparams, table)
         self._defer(f"INSERT INTO `{target}` ({cols}) SELECT {cols} FROM `{scratch}`", [], table)
+        self._staged[table] = scratch
         return {d: n for d, n in counts.items() if n}
 
     def replace_partitions_rows(self, table, partition_column, dates, columns, rows, *, scope=None,
@@ -182,6 +195,9 @@ class BigQueryTransaction(Transaction):
             cols = ", ".join(f"`{n}`" for n in names)
             self._defer(f"INSERT INTO `{self._wh.table_id(table)}` ({cols}) SELECT {cols} FROM `{scratch}`",
                         [], table)
+            self._staged[table] = scratch
+        else:
+            self._staged.pop(table, None)
         return dict(Counter(r[at] for r in kept))
 
     def append_rows(self, table, columns, rows) -> None:

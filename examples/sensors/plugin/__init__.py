@@ -8,15 +8,15 @@ truth) and ``data/readings/YYYY-MM-DD.csv`` (one row per station and 3-hour slot
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from bfplan import hookimpl
-from bfplan.processors import Processor, ProcessorContext, ProcessorResult, SqlProcessor
+from bfplan.loaders import RecordLoader
+from bfplan.processors import Processor, SqlProcessor
 
 READING_COLUMNS = {"day": "DATE", "station": "STRING", "hour": "INT64", "temp_c": "FLOAT64", "rain_mm": "FLOAT64"}
 STATION_COLUMNS = {"day": "DATE", "station": "STRING", "name": "STRING", "elevation_m": "INT64"}
@@ -27,27 +27,17 @@ def _data(params: Mapping[str, Any]) -> Path:
 
 
 @dataclass(frozen=True)
-class CsvLoader(Processor):
-    """Loads a CSV per day into ``columns`` (name → BigQuery type), the day first."""
+class CsvLoader(RecordLoader):
+    """Loads a CSV per day into ``columns`` (name → BigQuery type), the day first. A line that
+    does not fit (text for a number, a missing field, a NaN) is quarantined with its file and
+    line, and the rest loads."""
 
-    columns: Mapping[str, str] = field(default_factory=dict)
     #: the file of a day, under the plan's data folder; ``{day}`` is the date
     file: str = ""
 
-    def source_files(self, params: Mapping[str, Any], day: date) -> list[Path]:
+    def files(self, params: Mapping[str, Any], day: date) -> list[Path]:
         path = _data(params) / self.file.format(day=day.isoformat())
         return [path] if path.is_file() else []
-
-    def run(self, ctx: ProcessorContext) -> ProcessorResult:
-        kinds = {"STRING": str, "INT64": int, "FLOAT64": float}
-        names = list(self.columns)[1:]
-        rows = []
-        for day in ctx.dates:
-            for path in self.source_files(ctx.params, day):
-                with path.open(newline="") as f:
-                    rows += [(day, *(kinds[self.columns[n]](r[n]) for n in names)) for r in csv.DictReader(f)]
-        ctx.replace_rows(self.columns, rows)
-        return ctx.result
 
 
 DAILY = """
@@ -75,7 +65,13 @@ def bfplan_processors() -> list[Processor]:
         CsvLoader(name="stations", table="weather.stations", partition_column="day", entity_key=("station",),
                   columns=STATION_COLUMNS, file="stations.csv", description="the stations that should report"),
         CsvLoader(name="readings", table="weather.readings", partition_column="day", entity_key=("station", "hour"),
-                  columns=READING_COLUMNS, file="readings/{day}.csv", description="3-hourly readings, a CSV a day"),
+                  columns=READING_COLUMNS, required=("station", "hour"), file="readings/{day}.csv",
+                  description="3-hourly readings, a CSV a day",
+                  # one reading per station and slot, in a range a thermometer can show
+                  contract={"unique_key": ["day", "station", "hour"],
+                            "columns": {"temp_c": {"range": [-90, 60]}, "rain_mm": {"range": [0, 500]},
+                                        "hour": {"accepted": [0, 3, 6, 9, 12, 15, 18, 21]}},
+                            "on_violation": "quarantine"}),
         SqlProcessor(name="daily", table="weather.daily", partition_column="day", inputs=("weather.readings",),
                      entity_key=("station",), critical_fields={"temp_avg": "not_null", "readings": "positive"},
                      expected_entities_sql=EXPECTED, description="each station's day: temperatures, rain",
