@@ -229,9 +229,11 @@ def check(plan: str, gate: str | None, start: str | None, end: str | None, stric
 @click.option("--end", help="Last date to look at.")
 @global_options
 def gaps(plan: str, start: str | None, end: str | None) -> None:
-    """Find gaps in PLAN's tables: missing_date, partial, null_field, zero_value, cascade.
+    """Find gaps in PLAN's tables: missing_date, partial, null_field, zero_value, cascade, degraded.
 
-    Reads the data itself, not just the ledger. Exit 1 when any gap is found.
+    Reads the data itself, not just the ledger: a rewrite that lost rows is partial, and what
+    was built on it (or has far more rows not ready than its recent past) is degraded, with
+    its upstream cause. Exit 1 when any gap is found.
     """
     from bfplan.gaps import find_gaps
     from bfplan.report.text import print_gaps
@@ -250,6 +252,36 @@ def gaps(plan: str, start: str | None, end: str | None) -> None:
         print_gaps(found, plan)
     if found:
         sys.exit(1)
+
+
+@cli.command()
+@click.argument("plan", type=click.Path(dir_okay=False))
+@click.argument("processor")
+@click.argument("day", metavar="DATE")
+@global_options
+def explain(plan: str, processor: str, day: str) -> None:
+    """Why PROCESSOR's partition of DATE is what it is: history, failures, quarantined rows,
+    gates, what it read, its gaps, and the chain of upstream gaps back to the root cause."""
+    from bfplan.explain import explain as explain_partition
+    from bfplan.plan.marks import did_you_mean
+    from bfplan.report.text import print_explanation
+
+    when = parse_date(day, "DATE")
+    assert when is not None
+    session = open_plan(plan, read_only=True)
+    try:
+        names = [r.name for _, r in session.plan.processor_refs()]
+        if processor not in names:
+            raise UsageError(f"{processor!r} is not a processor of this plan{did_you_mean(processor, names)}")
+        found = explain_partition(session.plan, session.registry, session.warehouse, processor, when)
+    except LockError as exc:
+        raise held(exc, plan, "explain") from exc
+    finally:
+        session.close()
+    if global_values().get("json_out"):
+        emit_json(found.as_dict())
+    else:
+        print_explanation(found)
 
 
 @cli.command()

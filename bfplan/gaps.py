@@ -11,25 +11,33 @@ row deleted by hand is a gap:
 * ``null_field`` / ``zero_value`` — a critical field NULL, or 0 where it must be positive, in
   more than 1% of a date's rows (under that it is CLEAN, as the contamination gate says);
 * ``cascade`` — a partition built from upstream data that has changed since, or was missing
-  when it was built (from the ledger's lineage, :mod:`bfplan.lineage`).
+  when it was built (from the ledger's lineage, :mod:`bfplan.ledger.lineage`);
+* ``partial`` also when a rewrite *lost* rows (:mod:`bfplan.ledger.losses`), and ``degraded``
+  — present, but built on a hole: on an upstream partition that had lost rows, or with too
+  many rows that say they are not ready (:mod:`bfplan.degraded`), each with its upstream cause.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from bfplan.degraded import built_on_losses, causes_in
 from bfplan.failures import DATE_LEVEL, NOT_DATE_LEVEL, STANDS
-from bfplan.ledger.lineage import stale_partitions
+from bfplan.ledger.lineage import Read, current_reads, stale_partitions
+from bfplan.ledger.losses import find_losses
 from bfplan.plan.dates import expand_dates
 from bfplan.plan.model import Plan
 from bfplan.plugins import Registry
 from bfplan.processors import Processor
+from bfplan.quality import judge, measure, window_start
+from bfplan.status import GateStatus
 from bfplan.warehouse.base import Warehouse, check_identifier
 
-GAP_TYPES = ("missing_date", "partial", "null_field", "zero_value", "cascade")
+GAP_TYPES = ("missing_date", "partial", "null_field", "zero_value", "cascade", "degraded")
 MAX_NAMED = 10
 #: a critical field is a gap on a date when fewer than this share of its rows are valid
 CLEAN_SHARE = 0.99
@@ -45,10 +53,13 @@ class Gap:
     type: str
     detail: str
     entities: tuple[str, ...] = ()
+    #: the upstream partitions (processor, date) it was built from that have a gap themselves
+    causes: tuple[tuple[str, date], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {"processor": self.processor, "table": self.table, "date": self.date.isoformat(),
-                "type": self.type, "detail": self.detail, "entities": list(self.entities)}
+                "type": self.type, "detail": self.detail, "entities": list(self.entities),
+                "causes": [{"processor": p, "date": d.isoformat()} for p, d in self.causes]}
 
 
 def _names(text: str | None, total: int) -> tuple[tuple[str, ...], str]:
@@ -176,6 +187,67 @@ def processor_gaps(wh: Warehouse, p: Processor, dates: Sequence[date]) -> list[G
     return gaps
 
 
+def _holes(plan: Plan, registry: Registry, wh: Warehouse, planned: dict[str, set[date]],
+           reads: list[Read]) -> list[Gap]:
+    """Rewrites that lost rows (``partial``) and what was built on them (``degraded``)."""
+    losses = find_losses(wh, plan.name, list(planned))
+    if not losses:
+        return []
+    degraded = built_on_losses(losses, reads)
+    gaps = []
+    for (name, d), loss in losses.items():
+        if d in planned.get(name, ()) and (name, d) not in degraded:
+            gaps.append(Gap(name, registry.processors[name].table, d, "partial", loss.describe()))
+    for (name, d), hole in degraded.items():
+        if d in planned.get(name, ()):
+            gaps.append(Gap(name, registry.processors[name].table, d, "degraded", hole.describe(),
+                            causes=tuple((c.processor, c.date) for c in hole.causes)))
+    return gaps
+
+
+def quality_options(plan: Plan, processor: str) -> dict[str, Any]:
+    """The options of the plan's first ``quality`` gate that checks ``processor`` ({}: defaults)."""
+    for phase in plan.phases:
+        refs = [*phase.gates_before, *phase.gates_after,
+                *(g for r in phase.processors if r.name == processor for g in r.gates_after)]
+        names = [r.name for r in phase.processors]
+        for gate in refs:
+            wanted = gate.options.get("processors") or names
+            if gate.name == "quality" and processor in wanted and processor in names:
+                return dict(gate.options)
+    return {}
+
+
+def _not_ready(plan: Plan, registry: Registry, wh: Warehouse, planned: dict[str, set[date]], reads: list[Read],
+               found: list[Gap]) -> list[Gap]:
+    """Dates whose not-ready share fails the quality rule (:func:`bfplan.quality.judge`), each
+    with the upstream gaps in the windows it read: its probable cause."""
+    bad: dict[str, list[tuple[date, int, str]]] = defaultdict(list)
+    for g in found:
+        bad[g.processor].append((g.date, 0, g.type))
+    for items in bad.values():
+        items.sort()
+    by_partition: dict[tuple[str, date], list[Read]] = defaultdict(list)
+    for r in reads:
+        by_partition[(r.processor, r.date)].append(r)
+    gaps = []
+    for name, dates in planned.items():
+        p = registry.processors[name]
+        if p.quality is None or not dates:
+            continue
+        options = quality_options(plan, name)
+        measured = measure(wh, p, window_start(sorted(dates), options), max(dates))
+        for v in judge(measured, sorted(dates), options):
+            if v.status != GateStatus.FAIL or (name, v.date) in {(g.processor, g.date) for g in found}:
+                continue
+            causes, more = causes_in(by_partition.get((name, v.date), []), bad)
+            why = (f"; built from {', '.join(str(c) for c in causes)}" + (f" and {more} more" if more else "")
+                   if causes else "; no upstream gap in what it read: the cause is in its own inputs")
+            gaps.append(Gap(name, p.table, v.date, "degraded", v.detail + why,
+                            causes=tuple((c.processor, c.date) for c in causes)))
+    return gaps
+
+
 def find_gaps(plan: Plan, registry: Registry, wh: Warehouse, *, start: date | None = None, end: date | None = None,
               processors: Iterable[str] | None = None) -> list[Gap]:
     """Every gap of the plan's processors over their planned dates, sorted."""
@@ -195,6 +267,9 @@ def find_gaps(plan: Plan, registry: Registry, wh: Warehouse, *, start: date | No
         if st.date in planned.get(st.processor, ()):
             p = registry.processors[st.processor]
             gaps.append(Gap(st.processor, p.table, st.date, "cascade", f"stale: {st.reason}"))
+    reads = current_reads(wh, plan.name)
+    gaps += _holes(plan, registry, wh, planned, reads)
+    gaps += _not_ready(plan, registry, wh, planned, reads, gaps)
     order = {t: i for i, t in enumerate(GAP_TYPES)}
     names = [r.name for _, r in plan.processor_refs()]
     return sorted(gaps, key=lambda g: (names.index(g.processor), g.date, order[g.type]))

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from bfplan import failures
 from bfplan.contracts import Contract
+from bfplan.quality import Quality
 from bfplan.warehouse.base import COLUMN_TYPES, check_identifier, split_table
 
 if TYPE_CHECKING:
@@ -174,6 +175,9 @@ class Processor:
     #: what every row it writes must satisfy, checked before commit (:mod:`bfplan.contracts`); a
     #: :class:`~bfplan.contracts.Contract` or its mapping form
     contract: Contract | Mapping[str, Any] | None = None
+    #: its quality columns (ready flag, completeness, "had what it needed" flags): the quality
+    #: gate and gaps' ``degraded`` read them (:mod:`bfplan.quality`)
+    quality: Quality | Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         check_identifier(self.name, "processor name")
@@ -198,6 +202,10 @@ class Processor:
             object.__setattr__(self, "contract", Contract.of(self.contract))
         except ValueError as exc:
             raise ValueError(f"{self.name}: contract: {exc}") from exc
+        try:
+            object.__setattr__(self, "quality", Quality.of(self.quality))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{self.name}: {exc}") from exc
 
     def failure_table_columns(self) -> dict[str, str]:
         """The columns of this processor's failures table: the shared ones, then its own."""

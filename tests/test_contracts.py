@@ -7,57 +7,17 @@ The same plans run on DuckDB and on the BigQuery emulator; ``feed`` writes Pytho
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bfplan.warehouse.base import Warehouse
-from bfplan.warehouse.bigquery import BigQueryWarehouse
-from bfplan.warehouse.duckdb import DuckDBWarehouse
-from tests.bigquery.conftest import PROJECT, bq_emulator  # noqa: F401  (the emulator fixture)
-from tests.conftest import as_json
+from tests.conftest import Target, as_json
 
 PLUGIN = Path(__file__).parent / "quality_plugin"
 D1, D2 = "2021-11-01", "2021-11-02"
 CLEAN = [[D1, "a", 1.0, "x"], [D1, "b", 2.0, "x"], [D2, "a", 3.0, "x"], [D2, "b", 4.0, "x"]]
-
-
-class Target:
-    """Where a test's plans write, and a way to read it back."""
-
-    def __init__(self, config: dict[str, Any], opener: Callable[[], Warehouse]) -> None:
-        self.config = config
-        self._open = opener
-
-    def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        wh = self._open()
-        try:
-            return wh.query(sql, params or {})
-        finally:
-            wh.close()
-
-
-@pytest.fixture(params=["duckdb", "bigquery"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
-    if request.param == "duckdb":
-        path = tmp_path / "w.duckdb"
-        yield Target({"type": "duckdb", "path": str(path)}, lambda: DuckDBWarehouse(path, read_only=True))
-        return
-    request.getfixturevalue("emulator_env")
-    prefix = f"c{uuid.uuid4().hex[:8]}_"
-    yield Target({"type": "bigquery", "project": PROJECT, "dataset_prefix": prefix},
-                 lambda: BigQueryWarehouse.from_config(project=PROJECT, dataset_prefix=prefix))
-
-
-@pytest.fixture
-def emulator_env(bq_emulator: str, monkeypatch: pytest.MonkeyPatch) -> str:  # noqa: F811
-    from bfplan.warehouse.bigquery import EMULATOR_ENV
-
-    monkeypatch.setenv(EMULATOR_ENV, bq_emulator)
-    return bq_emulator
 
 
 def plan_text(target: Target, rows: list[list[Any]], *, feed: dict[str, Any] | None = None,

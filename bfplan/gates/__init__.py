@@ -2,7 +2,8 @@
 
 preflight (inputs exist), coverage (entities accounted for), contamination (critical fields
 valid), failure_rate (season-week bands, no PROCESSING_ERROR), freshness (daily mode: inputs
-written recently) and sql (a plan's own query). Each is set-based: a few queries per
+written recently), quality (rows not ready, against each date's baseline) and sql (a plan's
+own query). Each is set-based: a few queries per
 processor over all of a stage's dates, never one per date.
 """
 
@@ -18,6 +19,8 @@ def builtin_gates() -> list[Any]:
     from bfplan.gates.failure_rate import FailureRateGate
     from bfplan.gates.freshness import FreshnessGate
     from bfplan.gates.preflight import PreflightGate
+    from bfplan.gates.quality import QualityGate
     from bfplan.gates.sql import SqlGate
 
-    return [PreflightGate(), CoverageGate(), ContaminationGate(), FailureRateGate(), FreshnessGate(), SqlGate()]
+    return [PreflightGate(), CoverageGate(), ContaminationGate(), FailureRateGate(), FreshnessGate(), QualityGate(),
+            SqlGate()]

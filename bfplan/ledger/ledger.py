@@ -28,7 +28,9 @@ from bfplan.ledger.tables import (
     GATES,
     LINEAGE,
     LINEAGE_COLUMNS,
+    LINEAGE_COLUMNS_ADDED,
     PARTITION_COLUMNS,
+    PARTITION_COLUMNS_ADDED,
     PARTITIONS,
     QUARANTINE,
     QUARANTINE_COLUMNS,
@@ -56,6 +58,7 @@ class PartitionState:
     duration_s: float | None
     error: str | None
     recorded_ns: int
+    content_hash: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"processor": self.processor, "date": self.date.isoformat(), "status": self.status,
@@ -95,6 +98,8 @@ class Ledger:
         for table, cols in ((RUNS, RUN_COLUMNS), *self._columns.items()):
             self.wh.ensure_table(table, cols, partition_column=None)
         self.wh.ensure_columns(GATES, GATE_COLUMNS_ADDED)
+        self.wh.ensure_columns(PARTITIONS, PARTITION_COLUMNS_ADDED)
+        self.wh.ensure_columns(LINEAGE, LINEAGE_COLUMNS_ADDED)
 
     def has(self, table: str) -> bool:
         """Whether this ledger table exists (a warehouse nothing has run on has none)."""
@@ -137,15 +142,17 @@ class Ledger:
     def partition_records(
         self, run_id: str, processor: str, table: str, dates: Sequence[date], status: str, *,
         attempt: int, rows: Mapping[date, int] | None = None, started_at: datetime, error: str | None = None,
+        hashes: Mapping[date, int] | None = None,
     ) -> list[tuple]:
-        """Build ledger rows for a batch of partitions (one per date)."""
+        """Build ledger rows for a batch of partitions (one per date); ``hashes``: the content
+        hash of each done partition (``Transaction.fingerprints``)."""
         finished = utcnow()
         duration = (finished - started_at).total_seconds()
         err = error[:4000] if error else None
         return [
             (run_id, self.plan_name, processor, table, d, status, attempt,
              (rows or {}).get(d) if rows is not None else None, started_at, finished, duration, err,
-             monotonic_ns())
+             monotonic_ns(), (hashes or {}).get(d))
             for d in dates
         ]
 
@@ -180,9 +187,10 @@ class Ledger:
         """The latest state of every (processor, date) this plan's ledger knows."""
         if not self.has(PARTITIONS):
             return {}
+        content = "content_hash" if "content_hash" in self.wh.table_columns(PARTITIONS) else "NULL"
         sql = (
             f"SELECT processor, partition_date, status, run_id, attempt, row_count, duration_s, error, "
-            f"recorded_ns FROM {PARTITIONS} WHERE plan_name = @plan"
+            f"recorded_ns, {content} AS content_hash FROM {PARTITIONS} WHERE plan_name = @plan"
         )
         params: dict[str, Any] = {"plan": self.plan_name}
         if processors is not None:
@@ -199,7 +207,7 @@ class Ledger:
         for r in self.wh.query(sql, params):
             out[(r["processor"], r["partition_date"])] = PartitionState(
                 r["processor"], r["partition_date"], r["status"], r["run_id"], r["attempt"],
-                r["row_count"], r["duration_s"], r["error"], r["recorded_ns"],
+                r["row_count"], r["duration_s"], r["error"], r["recorded_ns"], r["content_hash"],
             )
         return out
 
@@ -257,6 +265,11 @@ class Ledger:
             self._run_record(other, plan_path, mode, RunStatus.INTERRUPTED, "",
                              {"reason": f"the process ended before the run finished; found by run {run_id}"})
         return dead
+
+
+def record_version(record: tuple) -> tuple[date, int]:
+    """(date, version) of a partition record: its version is when it was recorded."""
+    return record[4], record[12]
 
 
 def new_run_id(prefix: str = "") -> str:

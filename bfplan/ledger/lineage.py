@@ -14,11 +14,13 @@ is one set-based query over the ledger; no data is scanned.
 from __future__ import annotations
 
 import bisect
+import functools
+import operator
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from bfplan.ledger.clock import monotonic_ns
 from bfplan.ledger.tables import LINEAGE, PARTITIONS
@@ -39,28 +41,45 @@ def input_lookback(processor: Processor, table: str) -> int | None:
     return per_input.get(table, processor.lookback_days)
 
 
-class VersionIndex:
-    """The current ``done`` version of every partition of the plan's processors, kept up to date
-    by the runner as nodes commit (thread-safe)."""
+class Version(NamedTuple):
+    """A done partition: when it was recorded (its version), its rows and its content hash."""
 
-    def __init__(self, versions: Mapping[str, Mapping[date, int]]) -> None:
+    version: int
+    rows: int | None = None
+    content_hash: int | None = None
+
+
+class Window(NamedTuple):
+    """What a window of upstream partitions held: newest version, partitions, rows, content hash."""
+
+    version: int
+    partitions: int
+    rows: int | None
+    content_hash: int | None
+
+
+class VersionIndex:
+    """The current ``done`` version (and content) of every partition of the plan's processors,
+    kept up to date by the runner as nodes commit (thread-safe)."""
+
+    def __init__(self, versions: Mapping[str, Mapping[date, Version | int]]) -> None:
         self._lock = threading.Lock()
         self._dates: dict[str, list[date]] = {}
-        self._versions: dict[str, dict[date, int]] = {}
+        self._versions: dict[str, dict[date, Version]] = {}
         for proc, by_date in versions.items():
-            self._versions[proc] = dict(by_date)
+            self._versions[proc] = {d: v if isinstance(v, Version) else Version(v) for d, v in by_date.items()}
             self._dates[proc] = sorted(by_date)
 
     @classmethod
     def from_state(cls, state: Mapping[tuple[str, date], PartitionState]) -> VersionIndex:
         """Build from ``Ledger.current()`` (only ``done`` partitions have a version)."""
-        versions: dict[str, dict[date, int]] = {}
+        versions: dict[str, dict[date, Version]] = {}
         for (proc, d), st in state.items():
             if st.status == PartitionStatus.DONE:
-                versions.setdefault(proc, {})[d] = st.recorded_ns
+                versions.setdefault(proc, {})[d] = Version(st.recorded_ns, st.rows, st.content_hash)
         return cls(versions)
 
-    def update(self, processor: str, versions: Mapping[date, int]) -> None:
+    def update(self, processor: str, versions: Mapping[date, Version]) -> None:
         with self._lock:
             current = self._versions.setdefault(processor, {})
             current.update(versions)
@@ -70,16 +89,20 @@ class VersionIndex:
         """(newest version, partitions) of ``processor``: changes whenever one of them is rewritten."""
         with self._lock:
             versions = self._versions.get(processor, {})
-            return (max(versions.values(), default=0), len(versions))
+            return (max((v.version for v in versions.values()), default=0), len(versions))
 
-    def window(self, processor: str, start: date, end: date) -> tuple[int, int]:
-        """(max version, partition count) of ``processor``'s partitions in [start, end]."""
+    def window(self, processor: str, start: date, end: date) -> Window:
+        """What ``processor``'s partitions in [start, end] hold now (rows and hash: None when a
+        partition's content is not known, e.g. recorded by an older bfplan)."""
         with self._lock:
             dates = self._dates.get(processor, [])
             lo, hi = bisect.bisect_left(dates, start), bisect.bisect_right(dates, end)
             versions = self._versions.get(processor, {})
             window = [versions[d] for d in dates[lo:hi]]
-        return (max(window) if window else 0), len(window)
+        known = all(v.rows is not None and v.content_hash is not None for v in window)
+        rows = sum(v.rows or 0 for v in window) if known else None
+        content = functools.reduce(operator.xor, (v.content_hash or 0 for v in window), 0) if known else None
+        return Window(max((v.version for v in window), default=0), len(window), rows, content)
 
 
 @dataclass(frozen=True)
@@ -95,7 +118,8 @@ class Producers:
 
 def lineage_records(plan_name: str, run_id: str, processor: Processor, versions: Mapping[date, int],
                     producers: Producers, index: VersionIndex) -> list[tuple]:
-    """The lineage rows of the partitions ``processor`` just wrote (``versions``: date → version)."""
+    """The lineage rows of the partitions ``processor`` just wrote (``versions``: date → version):
+    per input window, its newest version, partitions, rows and content hash as read."""
     rows = []
     for table in processor.inputs:
         upstream = producers.by_table.get(table)
@@ -104,28 +128,29 @@ def lineage_records(plan_name: str, run_id: str, processor: Processor, versions:
         lookback = input_lookback(processor, table)
         for d, version in versions.items():
             start = EPOCH if lookback is None else d - timedelta(days=lookback)
-            top, count = index.window(upstream, start, d)
-            rows.append((plan_name, run_id, processor.name, d, version, upstream, start, d, top, count,
-                         monotonic_ns()))
+            w = index.window(upstream, start, d)
+            rows.append((plan_name, run_id, processor.name, d, version, upstream, start, d, w.version, w.partitions,
+                         monotonic_ns(), w.rows, w.content_hash))
     return rows
 
 
-STALE_SQL = f"""
+STALE_SQL = """
 WITH latest AS (
-  SELECT processor, partition_date, status, recorded_ns AS version
-  FROM {PARTITIONS} WHERE plan_name = @plan
+  SELECT processor, partition_date, status, recorded_ns AS version, row_count
+  FROM {partitions} WHERE plan_name = @plan
   QUALIFY ROW_NUMBER() OVER (PARTITION BY processor, partition_date ORDER BY recorded_ns DESC) = 1
 ),
-done AS (SELECT processor, partition_date, version FROM latest WHERE status = 'done'),
+done AS (SELECT processor, partition_date, version, row_count FROM latest WHERE status = 'done'),
 lin AS (
   SELECT l.processor, l.partition_date, l.input_processor, l.window_start, l.window_end,
-         l.max_input_version, l.input_partitions
-  FROM {LINEAGE} AS l
+         l.max_input_version, l.input_partitions, {input_rows} AS input_rows
+  FROM {lineage} AS l
   JOIN done AS d ON d.processor = l.processor AND d.partition_date = l.partition_date AND d.version = l.version
   WHERE l.plan_name = @plan
 )
 SELECT lin.processor, lin.partition_date, lin.input_processor,
        ANY_VALUE(lin.max_input_version) AS seen_version, ANY_VALUE(lin.input_partitions) AS seen_partitions,
+       ANY_VALUE(lin.input_rows) AS seen_rows, SUM(u.row_count) AS now_rows,
        MAX(u.version) AS now_version, COUNT(u.version) AS now_partitions,
        MIN(IF(u.version > lin.max_input_version, u.partition_date, NULL)) AS first_changed
 FROM lin
@@ -134,6 +159,54 @@ LEFT JOIN done AS u
 GROUP BY lin.processor, lin.partition_date, lin.input_processor
 HAVING MAX(u.version) > ANY_VALUE(lin.max_input_version) OR COUNT(u.version) > ANY_VALUE(lin.input_partitions)
 """
+
+
+READS_SQL = """
+WITH done AS (
+  SELECT processor, partition_date, status, recorded_ns AS version FROM {partitions} WHERE plan_name = @plan
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY processor, partition_date ORDER BY recorded_ns DESC) = 1
+)
+SELECT l.processor, l.partition_date, d.version, l.input_processor, l.window_start, l.window_end,
+       l.max_input_version, l.input_partitions, {input_rows} AS input_rows
+FROM {lineage} AS l
+JOIN done AS d ON d.processor = l.processor AND d.partition_date = l.partition_date AND d.version = l.version
+WHERE l.plan_name = @plan AND d.status = 'done'
+"""
+
+
+@dataclass(frozen=True)
+class Read:
+    """What the current version of a partition read of one input: a window of its partitions."""
+
+    processor: str
+    date: date
+    version: int
+    input_processor: str
+    window_start: date
+    window_end: date
+    #: the newest input version in the window then: input partitions written later were not read
+    max_input_version: int
+    input_partitions: int
+    input_rows: int | None
+
+
+def current_reads(warehouse: Warehouse, plan_name: str, processor: str | None = None,
+                  day: date | None = None) -> list[Read]:
+    """The reads of every done partition's current version (optionally of one processor and date)."""
+    if not warehouse.table_exists(LINEAGE):
+        return []
+    input_rows = "l.input_rows" if "input_rows" in warehouse.table_columns(LINEAGE) else "CAST(NULL AS INT64)"
+    sql = READS_SQL.format(partitions=PARTITIONS, lineage=LINEAGE, input_rows=input_rows)
+    params: dict[str, object] = {"plan": plan_name}
+    if processor is not None:
+        sql += " AND l.processor = @processor"
+        params["processor"] = processor
+    if day is not None:
+        sql += " AND l.partition_date = @day"
+        params["day"] = day
+    return [Read(r["processor"], r["partition_date"], r["version"], r["input_processor"], r["window_start"],
+                 r["window_end"], r["max_input_version"], r["input_partitions"], r["input_rows"])
+            for r in warehouse.query(sql, params)]
 
 
 @dataclass(frozen=True)
@@ -151,7 +224,9 @@ def stale_partitions(warehouse: Warehouse, plan_name: str, processors: Sequence[
     if not warehouse.table_exists(LINEAGE):
         return []
     seen: dict[tuple[str, date], Stale] = {}
-    for r in warehouse.query(STALE_SQL, {"plan": plan_name}):
+    input_rows = "l.input_rows" if "input_rows" in warehouse.table_columns(LINEAGE) else "CAST(NULL AS INT64)"
+    sql = STALE_SQL.format(partitions=PARTITIONS, lineage=LINEAGE, input_rows=input_rows)
+    for r in warehouse.query(sql, {"plan": plan_name}):
         if processors is not None and r["processor"] not in processors:
             continue
         key = (r["processor"], r["partition_date"])
@@ -160,5 +235,9 @@ def stale_partitions(warehouse: Warehouse, plan_name: str, processors: Sequence[
             reason = f"{missing} {r['input_processor']} partition(s) it reads were missing when it was built"
         else:
             reason = f"{r['input_processor']} {r['first_changed']} was rewritten after it was built"
+            seen_rows, now_rows = r["seen_rows"], r["now_rows"]
+            if seen_rows is not None and now_rows is not None and now_rows != seen_rows:
+                change = f"{seen_rows - now_rows} lost" if now_rows < seen_rows else f"{now_rows - seen_rows} more"
+                reason += f" (the {r['input_processor']} rows it read: {seen_rows} then, {now_rows} now: {change})"
         seen.setdefault(key, Stale(r["processor"], r["partition_date"], r["input_processor"], reason))
     return sorted(seen.values(), key=lambda s: (s.processor, s.date))

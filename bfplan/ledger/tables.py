@@ -22,7 +22,11 @@ PARTITION_COLUMNS = {
     "partition_date": "DATE", "status": "STRING", "attempt": "INT64", "row_count": "INT64",
     "started_at": "TIMESTAMP", "finished_at": "TIMESTAMP", "duration_s": "FLOAT64",
     "error": "STRING", "recorded_ns": "INT64",
+    # of a done partition: an order-independent hash of its rows (with row_count, its content)
+    "content_hash": "INT64",
 }
+#: partition_log columns added after the first release
+PARTITION_COLUMNS_ADDED = {"content_hash": "INT64"}
 
 #: one row per gate evaluation start and one per verdict
 GATES = f"{SCHEMA}.gate_results"
@@ -44,7 +48,11 @@ LINEAGE_COLUMNS = {
     "plan_name": "STRING", "run_id": "STRING", "processor": "STRING", "partition_date": "DATE",
     "version": "INT64", "input_processor": "STRING", "window_start": "DATE", "window_end": "DATE",
     "max_input_version": "INT64", "input_partitions": "INT64", "recorded_ns": "INT64",
+    # what the window held: its rows and the XOR of its partitions' content hashes
+    "input_rows": "INT64", "input_hash": "INT64",
 }
+#: lineage columns added after the first release
+LINEAGE_COLUMNS_ADDED = {"input_rows": "INT64", "input_hash": "INT64"}
 
 #: rows that broke a processor's contract or could not be loaded, with the rule or reason: set
 #: aside (``quarantined``: the rest of the batch committed) or caught failing a node (``rejected``)

@@ -7,6 +7,7 @@ from collections import Counter
 import click
 
 from bfplan.check import CheckReport
+from bfplan.explain import Explanation
 from bfplan.gaps import Gap
 from bfplan.run.summary import RunSummary
 
@@ -94,3 +95,50 @@ def print_gaps(gaps: list[Gap], plan_path: str) -> None:
     if set(by_type) - {"cascade"}:
         click.echo(f"missing or bad data: fix upstream first, then `bfplan run {plan_path} --from P --dates D,...` "
                    "recomputes P and everything downstream in order", err=True)
+    if by_type.get("degraded"):
+        click.echo(f"degraded: `bfplan explain {plan_path} PROCESSOR DATE` follows a partition back to its cause",
+                   err=True)
+
+
+def print_explanation(e: Explanation) -> None:
+    """``bfplan explain``: the partition, then each section that has something to say."""
+    state = e.state
+    head = f"{e.processor} {e.date} ({e.table}): "
+    if state is None:
+        head += "never run"
+    else:
+        head += f"{state['status']} by run {state['run_id']}, {state['rows']} rows recorded"
+    click.echo(head + (f", {e.rows_now} in the table now" if e.rows_now is not None else ", no table yet"))
+    if e.history:
+        click.echo("history (newest first):")
+        for h in e.history:
+            error = f"  {h['error']}" if h.get("error") else ""
+            click.echo(f"  {h['finished_at']}  run {h['run_id']}  {h['status']}  {h['rows']} rows{error}")
+    for f in e.failures:
+        click.echo(f"failures: {f['category']} {f['n']} (e.g. {f['examples']}): {f['reason']}")
+    if e.quarantined_total:
+        click.echo(f"quarantined: {e.quarantined_total} row(s)")
+        for q in e.quarantined:
+            where = f" at {q['source']}" if q.get("source") else ""
+            click.echo(f"  {q['action']} by {q['rule']}{where}: {q['row_key'] or ''} {q['detail']}")
+    for g in e.gates:
+        click.echo(f"gate {g['gate']} ({g['stage']}): {g['status']}: {g['detail']}")
+    if e.reads:
+        click.echo("read:")
+        for r in e.reads:
+            then = f"{r['partitions_then']} partitions" + (f", {r['rows_then']} rows" if r["rows_then"] is not None
+                                                         else "")
+            now = f"{r['partitions_now']} partitions" + (f", {r['rows_now']} rows" if r["rows_now"] is not None
+                                                       else "")
+            since = "; rewritten since" if r["rewritten_since"] else ""
+            click.echo(f"  {r['input']} {r['window_start']}..{r['window_end']}: {then} then, {now} now{since}")
+    if not e.chain:
+        click.echo("gaps: none")
+        return
+    click.echo("gaps, and what they were built on:")
+    for depth, g in e.chain:
+        arrow = "  " * depth + ("<- " if depth else "")
+        click.echo(f"  {arrow}{g.processor} {g.date} {g.type}: {g.detail}")
+    roots = [g for _, g in e.chain if not g.causes]
+    if roots:
+        click.echo("root cause: " + "; ".join(f"{g.processor} {g.date} ({g.type})" for g in roots))

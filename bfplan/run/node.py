@@ -21,8 +21,8 @@ from bfplan.failures import CIRCUIT_BREAKER_ACTIVE, NOT_DATE_LEVEL
 from bfplan.gates.base import GateResult
 from bfplan.ledger.breakers import Breakers
 from bfplan.ledger.clock import monotonic_ns, utcnow
-from bfplan.ledger.ledger import Ledger
-from bfplan.ledger.lineage import Producers, VersionIndex, lineage_records
+from bfplan.ledger.ledger import Ledger, record_version
+from bfplan.ledger.lineage import Producers, Version, VersionIndex, lineage_records
 from bfplan.ledger.tables import LINEAGE, QUARANTINE
 from bfplan.modes import Policy
 from bfplan.plan.model import Plan
@@ -170,9 +170,12 @@ def _attempt(run: RunContext, node: ProcNode, proc: Processor, dates: tuple[date
             if enforced.rows is not None:
                 rows = {d: enforced.rows.get(d, 0) for d in dates}
         set_aside = _set_aside(run, proc, result.quarantined if result is not None else [], quarantined)
+        # what the batch now holds, as readers will see it: lineage compares it across rewrites
+        content = tx.fingerprints(proc.table, proc.partition_column, dates) if tx.wrote else {}
+        hashes = {d: content.get(d, (0, 0))[1] for d in dates} if tx.wrote else None
         records = ledger.partition_records(run.run_id, proc.name, proc.table, dates, PartitionStatus.DONE,
-                                           attempt=attempt, rows=rows, started_at=started)
-        versions = {r[4]: r[-1] for r in records}
+                                           attempt=attempt, rows=rows, started_at=started, hashes=hashes)
+        versions = {d: version for d, version in map(record_version, records)}
         lineage = lineage_records(run.plan.name, run.run_id, proc, versions, run.producers, run.versions)
         if tx.wrote:  # the marks commit with the data they describe
             ledger.mark_in(tx, records)
@@ -182,7 +185,7 @@ def _attempt(run: RunContext, node: ProcNode, proc: Processor, dates: tuple[date
         ledger.buffer(records)
         ledger.buffer(lineage, LINEAGE)
         ledger.buffer(set_aside, QUARANTINE)
-    run.versions.update(proc.name, versions)
+    run.versions.update(proc.name, {d: Version(v, rows.get(d), (hashes or {}).get(d)) for d, v in versions.items()})
     failures = dict(result.failures) if result is not None else {}
     if failures and run.policy.record_reprocess_attempts:
         _record_attempts(run, proc, dates)

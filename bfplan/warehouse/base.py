@@ -24,6 +24,12 @@ IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 COLUMN_TYPES = frozenset({"STRING", "INT64", "FLOAT64", "BOOL", "DATE", "TIMESTAMP", "JSON"})
 
 
+def signed64(value: int) -> int:
+    """An unsigned 64-bit hash as the signed integer an INT64 column holds."""
+    value &= (1 << 64) - 1
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
 def check_identifier(name: str, what: str = "identifier") -> str:
     """Return ``name`` if it is a plain ``[A-Za-z_][A-Za-z0-9_]*`` identifier, else raise."""
     if not isinstance(name, str) or not IDENTIFIER.match(name):
@@ -92,6 +98,12 @@ class Transaction(ABC):
     @abstractmethod
     def wrote(self) -> bool:
         """True once anything was written, i.e. there is something to commit."""
+
+    @abstractmethod
+    def fingerprints(self, table: str, partition_column: str, dates: Sequence[date]) -> dict[date, tuple[int, int]]:
+        """Per date of ``dates``, (rows, content hash) of what this transaction writes to ``table``:
+        the hash is an order-independent XOR of row hashes, as a signed 64-bit integer (equal
+        contents, equal hashes, within one warehouse)."""
 
     @abstractmethod
     def staged(self, table: str) -> str | None:

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import duckdb
 
-from bfplan.warehouse.base import Transaction, split_table
+from bfplan.warehouse.base import Transaction, signed64, split_table
 from bfplan.warehouse.dialect import compile_sql
 from bfplan.warehouse.duckdb_common import DUCKDB_TYPES, failed, qualified, quote
 
@@ -49,6 +49,18 @@ class DuckDBTransaction(Transaction):
     def staged(self, table: str) -> str | None:
         # the table itself: inside the transaction it already holds the new rows
         return table if table in self._written else None
+
+    def fingerprints(self, table: str, partition_column: str, dates: Sequence[date]) -> dict[date, tuple[int, int]]:
+        if table not in self._written:
+            return {}
+        col = quote(partition_column)
+        try:
+            rows = self._cur.execute(
+                f"SELECT CAST({col} AS DATE), count(*), bit_xor(hash(t)) FROM {qualified(table)} AS t "
+                f"WHERE {col} = ANY($dates) GROUP BY 1", {"dates": list(dates)}).fetchall()
+        except (duckdb.Error, RuntimeError) as exc:
+            raise failed(exc, f"fingerprinting {table}") from exc
+        return {d: (n, signed64(int(h))) for d, n, h in rows}
 
     def _begin(self) -> None:
         if not self._open:

@@ -15,8 +15,7 @@ from bfplan.ledger import Ledger
 from bfplan.processors import ProcessorContext, SqlProcessor
 from bfplan.status import PartitionStatus
 from bfplan.warehouse.bigquery import BigQueryWarehouse
-from tests.bigquery.conftest import PROJECT
-from tests.conftest import as_json
+from tests.conftest import PROJECT, as_json
 
 pytestmark = pytest.mark.bigquery
 

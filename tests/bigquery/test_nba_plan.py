@@ -74,14 +74,17 @@ def test_november_on_the_emulator_equals_duckdb_resumes_and_passes_its_gates(
     bucket = november.parent / "bucket"
     victim = sorted((bucket / "raw/nbac_gamebook/2021-11-10").glob("*.json"))[0]
     good = victim.read_bytes()
-    victim.write_text("{ not json")  # a scrape that went wrong
+    # a file the loader cannot read at all (a corrupt one would be quarantined, and the rest load)
+    victim.unlink()
+    victim.mkdir()
     try:
         broken = bfplan("run", november, "--warehouse", url, "--json")
     finally:
+        victim.rmdir()
         victim.write_bytes(good)
     assert broken.exit_code == 1
     first = as_json(broken)
-    assert first["partitions"]["failed"] > 0 and first["partitions"]["done"] > 0
+    assert first["partitions"]["failed"] > 0 and first["partitions"]["done"] > 0, first
 
     resumed = bfplan("run", november, "--warehouse", url, "--json")
     assert resumed.exit_code == 0, resumed.output

@@ -25,6 +25,18 @@ class Feed(Processor):
         return ctx.result
 
 
+#: per day, the mirror's rows of that day and the day before (a 2-day window: lineage with a lookback)
+TALLY = """
+SELECT d AS day, CAST(COUNT(m.k) AS INT64) AS n
+FROM UNNEST(@dates) AS d LEFT JOIN q.mirror AS m ON m.day BETWEEN DATE_SUB(d, INTERVAL 1 DAY) AND d
+GROUP BY d
+"""
+#: a row is ready when the mirror has it and it is not late (late rows are not ready by design)
+GRADED = """
+SELECT f.day, f.k, IFNULL(m.k IS NOT NULL AND m.label != 'late', FALSE) AS ready
+FROM q.feed AS f LEFT JOIN q.mirror AS m ON m.day = f.day AND m.k = f.k
+WHERE f.day IN UNNEST(@dates)
+"""
 MIRROR = "SELECT day, k, v, label FROM q.feed WHERE day IN UNNEST(@dates) AND k NOT IN UNNEST(@drop)"
 
 
@@ -36,4 +48,8 @@ def bfplan_processors() -> list[Processor]:
         SqlProcessor(name="mirror", table="q.mirror", partition_column="day", inputs=("q.feed",),
                      entity_key=("k",), sql=MIRROR,
                      contract={"rows_match": {"input": "q.feed", "key": ["k"], "where": "label != 'skip'"}}),
+        SqlProcessor(name="graded", table="q.graded", partition_column="day", inputs=("q.feed", "q.mirror"),
+                     entity_key=("k",), quality={"ready": "ready"}, sql=GRADED),
+        SqlProcessor(name="tally", table="q.tally", partition_column="day", inputs=("q.mirror",), lookback_days=1,
+                     sql=TALLY),
     ]

@@ -85,6 +85,17 @@ class BigQueryTransaction(Transaction):
         self._temps[name] = scratch
         return name
 
+    def fingerprints(self, table: str, partition_column: str, dates: Sequence[date]) -> dict[date, tuple[int, int]]:
+        scratch = self._staged.get(table)
+        if scratch is None:
+            return {}
+        col = quote(partition_column)
+        rows = self._wh._run_rows(
+            f"SELECT CAST({col} AS DATE) AS d, COUNT(*) AS n, BIT_XOR(FARM_FINGERPRINT(TO_JSON_STRING(t))) AS h "
+            f"FROM `{scratch}` AS t WHERE {col} IN UNNEST(@dates) GROUP BY 1",
+            query_parameters({"dates": sorted(set(dates))}), f"fingerprinting {table}")
+        return {r["d"]: (int(r["n"]), int(r["h"])) for r in rows}
+
     def _prefix(self) -> str:
         self._n += 1
         return f"s{self._n}_"
