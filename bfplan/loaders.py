@@ -11,35 +11,19 @@ succeeds and the run reports what was set aside.
 
 from __future__ import annotations
 
-import csv
+import functools
 import json
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from bfplan.processors import Processor, ProcessorContext, ProcessorResult
+from bfplan.records import Record, csv_records, json_records
 
-
-@dataclass(frozen=True)
-class Record:
-    """One record read from a file: its values (column → raw value) and where it was.
-
-    ``problem`` set means it could not even be read (the values are what could be).
-    """
-
-    values: Mapping[str, Any]
-    source: str
-    line: int | None = None
-    col: int | None = None
-    problem: str | None = None
-
-    @property
-    def location(self) -> str:
-        """``file:line:col`` (as much of it as is known)."""
-        return ":".join(str(p) for p in (self.source, self.line, self.col) if p is not None)
+__all__ = ["BadValue", "Record", "RecordLoader", "convert", "csv_records", "json_records"]
 
 
 class BadValue(ValueError):
@@ -153,129 +137,6 @@ def convert(value: Any, kind: str, column: str) -> Any:
     return CONVERTERS[kind](value, column)
 
 
-_WS = " \t\r\n"
-_DECODER = json.JSONDecoder()
-
-
-def _skip(text: str, i: int) -> int:
-    while i < len(text) and text[i] in _WS:
-        i += 1
-    return i
-
-
-def _array_at(text: str, key: str) -> int:
-    """Where the records array starts: the document itself, or its top-level object's ``key``."""
-    i = _skip(text, 0)
-    if text.startswith("[", i):
-        return i
-    if not text.startswith("{", i):
-        raise ValueError("not JSON: expected an object or an array")
-    i = _skip(text, i + 1)
-    while i < len(text) and text[i] != "}":
-        name, i = _DECODER.raw_decode(text, i)
-        i = _skip(text, i)
-        if not text.startswith(":", i):
-            raise ValueError(f"expected ':' after key {name!r}")
-        i = _skip(text, i + 1)
-        if name == key and text.startswith("[", i):
-            return i
-        _, i = _DECODER.raw_decode(text, i)  # another key's value: skipped
-        i = _skip(text, i)
-        if text.startswith(",", i):
-            i = _skip(text, i + 1)
-    raise LookupError(f"no {key!r} list of records in this JSON file")
-
-
-class _Lines:
-    """Line and column of increasing offsets, counting newlines once."""
-
-    def __init__(self, text: str) -> None:
-        self.text, self.offset, self.line = text, 0, 1
-
-    def at(self, offset: int) -> tuple[int, int]:
-        self.line += self.text.count("\n", self.offset, offset)
-        self.offset = offset
-        return self.line, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
-
-
-def json_records(path: Path, *, key: str = "rows") -> Iterator[Record]:
-    """The records of a JSON file ``{..., key: [record, ...]}`` (or a top-level array), each with
-    the line and column where it starts. A record that does not parse is a bad record, and so is
-    the rest of the file after it (nothing can say where the next one starts); the records
-    before it load. A file that is not such JSON at all is one bad record."""
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        yield Record({}, source, problem=f"not UTF-8 text ({exc.reason} at byte {exc.start})")
-        return
-    lines = _Lines(text)
-    try:
-        i = _array_at(text, key)
-    except json.JSONDecodeError as exc:
-        yield Record({}, source, exc.lineno, exc.colno, f"not JSON: {exc.msg}")
-        return
-    except (ValueError, LookupError) as exc:
-        yield Record({}, source, 1, 1, str(exc))
-        return
-    i = _skip(text, i + 1)
-    index = 0
-    while i < len(text) and text[i] != "]":
-        line, col = lines.at(i)
-        try:
-            item, i = _DECODER.raw_decode(text, i)
-        except json.JSONDecodeError as exc:
-            yield Record({}, source, exc.lineno, exc.colno, f"record {index} and the rest of the file: not JSON: "
-                                                           f"{exc.msg}")
-            return
-        if isinstance(item, dict):
-            yield Record(item, source, line, col)
-        else:
-            yield Record({}, source, line, col, f"record {index} is not a JSON object")
-        index += 1
-        i = _skip(text, i)
-        if text.startswith(",", i):
-            i = _skip(text, i + 1)
-        elif not text.startswith("]", i):
-            line, col = lines.at(min(i, len(text)))
-            yield Record({}, source, line, col, f"after record {index - 1}: expected ',' or ']'; the rest of the "
-                                                "file is unreadable")
-            return
-
-
-def csv_records(path: Path) -> Iterator[Record]:
-    """The records of a CSV file with a header line, each with its line number; a line with
-    more or fewer fields than the header is a bad record."""
-    source = str(path)
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.reader(f)
-        try:
-            header = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield Record({}, source, 1, problem=f"unreadable CSV header: {exc}")
-            return
-        line = reader.line_num
-        while True:
-            start = line + 1
-            try:
-                fields = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                yield Record({}, source, start, problem=f"unreadable CSV: {exc}")
-                return
-            line = reader.line_num
-            if not fields:
-                continue
-            values = dict(zip(header, fields, strict=False))
-            if len(fields) != len(header):
-                yield Record(values, source, start, problem=f"{len(fields)} fields where the header has {len(header)}")
-            else:
-                yield Record(values, source, start)
-
-
 @dataclass(frozen=True)
 class RecordLoader(Processor):
     """Loads files into ``columns`` (name → BigQuery type), quarantining the records it cannot.
@@ -310,15 +171,32 @@ class RecordLoader(Processor):
             return csv_records(path)
         return json_records(path)
 
+    @functools.cached_property
+    def _specs(self) -> tuple[tuple[str, type | None, Callable[[Any, str], Any]], ...]:
+        """Per column: its name, the Python type a raw value of it already has when it needs no
+        conversion (None: the partition column), and the converter for every other value."""
+        native = {"STRING": str, "INT64": int, "FLOAT64": float, "BOOL": bool}
+        return tuple((name, None if name == self.partition_column else native.get(kind, type(None)),
+                      CONVERTERS[kind]) for name, kind in self.columns.items())
+
     def row(self, record: Record, day: date) -> tuple[Any, ...]:
         """The typed row of a record (:class:`BadValue` if a value cannot be its column's type)."""
         values = record.values
         for name in self.required:
             if values.get(name) in (None, ""):
                 raise BadValue(f"{name}: a value is required")
-        pcol = self.partition_column
-        return tuple(day if name == pcol else CONVERTERS[kind](values.get(name), name)
-                     for name, kind in self.columns.items())
+        out = []
+        for name, native, convert_value in self._specs:
+            if native is None:
+                out.append(day)
+                continue
+            value = values.get(name)
+            # the common case inline: already the column's type (a float: and finite, v - v == 0)
+            if value is None or (type(value) is native and (native is not float or value - value == 0.0)):
+                out.append(value)
+            else:
+                out.append(convert_value(value, name))
+        return tuple(out)
 
     def run(self, ctx: ProcessorContext) -> ProcessorResult:
         rows = []

@@ -62,6 +62,12 @@ def test_a_clean_batch_passes_every_rule(run, target):
     assert quarantine(target) == []
 
 
+def test_a_batch_without_rows_breaks_no_rule(run, target):
+    result = run([])  # the unique key alone, over a batch that has no rows at all
+    assert result.exit_code == 0, result.output
+    assert target.rows("SELECT COUNT(*) AS n FROM q.feed") == [{"n": 0}]
+
+
 def test_a_duplicate_key_fails_the_node_naming_the_key(run, target):
     rows = [*CLEAN, [D2, "b", 4.0, "x"]]  # the same row twice (the processor's unique_key: day, k)
     result = run(rows)

@@ -99,9 +99,9 @@ class VersionIndex:
             lo, hi = bisect.bisect_left(dates, start), bisect.bisect_right(dates, end)
             versions = self._versions.get(processor, {})
             window = [versions[d] for d in dates[lo:hi]]
-        known = all(v.rows is not None and v.content_hash is not None for v in window)
-        rows = sum(v.rows or 0 for v in window) if known else None
-        content = functools.reduce(operator.xor, (v.content_hash or 0 for v in window), 0) if known else None
+        rows = None if any(v.rows is None for v in window) else sum(v.rows or 0 for v in window)
+        hashed = not any(v.content_hash is None for v in window)
+        content = functools.reduce(operator.xor, (v.content_hash or 0 for v in window), 0) if hashed else None
         return Window(max((v.version for v in window), default=0), len(window), rows, content)
 
 

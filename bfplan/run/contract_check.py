@@ -19,7 +19,6 @@ are bound parameters, column names are validated identifiers.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -67,6 +66,16 @@ class Enforced:
     by_rule: dict[str, int] = field(default_factory=dict)
     #: rows per date after the quarantine (None: unchanged)
     rows: dict[date, int] | None = None
+
+
+def in_batch(column: str) -> str:
+    """SQL: ``column`` is one of the batch's dates. The range first: engines prune on it (a
+    DuckDB table's zone maps), and the list test then runs on the batch's rows only."""
+    return f"({column} BETWEEN @__lo AND @__hi AND {column} IN UNNEST(@__dates))"
+
+
+def batch_params(dates: Sequence[date]) -> dict[str, Any]:
+    return {"__dates": list(dates), "__lo": min(dates), "__hi": max(dates)}
 
 
 def _q(name: str) -> str:
@@ -137,9 +146,8 @@ def _enforce(tx: Transaction, proc: Processor, contract: Contract, dates: Sequen
     if staged is None:  # nothing written for the batch: nothing to break a rule
         return Enforced()
     pcol = _q(proc.partition_column)
-    base = {"__dates": list(dates)}
     rules = row_rules(contract)
-    params = dict(base)
+    params = batch_params(dates)
     for rule in rules:
         params.update(rule.params)
     counts = _count(tx, staged, pcol, contract, rules, params)
@@ -162,12 +170,13 @@ def _count(tx: Transaction, staged: str, pcol: str, contract: Contract, rules: l
     """Rows breaking each row rule, and keys shared by more than one row: one query."""
     if not rules and not contract.unique_key:
         return {}
-    exprs = [f"COUNTIF(IFNULL({r.predicate}, FALSE)) AS v{i}" for i, r in enumerate(rules)]
+    # COUNT(*) makes it an aggregate: one row even for a batch without rows
+    exprs = ["COUNT(*) AS n", *(f"COUNTIF(IFNULL({r.predicate}, FALSE)) AS v{i}" for i, r in enumerate(rules))]
     if contract.unique_key:
         keys = ", ".join(_q(k) for k in contract.unique_key)
-        exprs.append(f"(SELECT COUNT(*) FROM (SELECT 1 AS x FROM {staged} WHERE {pcol} IN UNNEST(@__dates) "
+        exprs.append(f"(SELECT COUNT(*) FROM (SELECT 1 AS x FROM {staged} WHERE {in_batch(pcol)} "
                      f"GROUP BY {keys} HAVING COUNT(*) > 1) AS __d) AS dup")
-    row = tx.query(f"SELECT {', '.join(exprs)} FROM {staged} AS t WHERE t.{pcol} IN UNNEST(@__dates)", params)[0]
+    row = tx.query(f"SELECT {', '.join(exprs)} FROM {staged} AS t WHERE {in_batch('t.' + pcol)}", params)[0]
     out = {r.name: int(row[f"v{i}"] or 0) for i, r in enumerate(rules)}
     if contract.unique_key:
         out["unique_key"] = int(row["dup"] or 0)
@@ -190,7 +199,7 @@ def _ruled_sql(staged: str, pcol: str, proc: Processor, contract: Contract, rule
             f"SELECT b.*, COUNT(*) OVER (PARTITION BY {keys}) AS __n, MIN(b.__row) OVER (PARTITION BY {keys}) AS __lo, "
             f"MAX(b.__row) OVER (PARTITION BY {keys}) AS __hi, "
             f"ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY b.__row) AS __rn FROM ("
-            f"SELECT s.*, TO_JSON_STRING(s) AS __row FROM {staged} AS s WHERE s.{pcol} IN UNNEST(@__dates)"
+            f"SELECT s.*, TO_JSON_STRING(s) AS __row FROM {staged} AS s WHERE {in_batch('s.' + pcol)}"
             f") AS b) AS t")
 
 
@@ -242,11 +251,11 @@ def _quarantine(tx: Transaction, staged: str, pcol: str, proc: Processor, contra
         f"j.__rule, j.__detail, {key}, j.__row, CAST(NULL AS STRING), 'quarantined', @__ns "
         f"FROM {judged} AS j WHERE j.__rule IS NOT NULL",
         {"__plan": plan_name, "__run": run_id, "__proc": proc.name, "__table": proc.table, "__ns": monotonic_ns()})
-    tx.execute(f"DELETE FROM {staged} WHERE {pcol} IN UNNEST(@__dates)", {"__dates": params["__dates"]})
+    dates = batch_params(params["__dates"])
+    tx.execute(f"DELETE FROM {staged} WHERE {in_batch(pcol)}", dates)
     tx.execute(f"INSERT INTO {staged} SELECT * EXCEPT ({', '.join(_HELPERS)}) FROM {judged} WHERE __rule IS NULL")
     left = {r["d"]: int(r["n"]) for r in tx.query(
-        f"SELECT CAST({pcol} AS DATE) AS d, COUNT(*) AS n FROM {staged} WHERE {pcol} IN UNNEST(@__dates) GROUP BY 1",
-        {"__dates": params["__dates"]})}
+        f"SELECT CAST({pcol} AS DATE) AS d, COUNT(*) AS n FROM {staged} WHERE {in_batch(pcol)} GROUP BY 1", dates)}
     tx.execute(f"DROP TABLE IF EXISTS {judged}")
     return Enforced(quarantined=sum(by_rule.values()), by_rule=by_rule, rows=left)
 
@@ -260,11 +269,11 @@ def _rows_match(tx: Transaction, staged: str, proc: Processor, match: RowsMatch,
     sql = f"""
         WITH out_keys AS (
           SELECT CAST(t.{pcol} AS DATE) AS d, {key_sql(match.key, 't')} AS k FROM {staged} AS t
-          WHERE t.{pcol} IN UNNEST(@__dates)
+          WHERE {in_batch('t.' + pcol)}
         ),
         in_keys AS (
           SELECT DISTINCT CAST(i.{dcol} AS DATE) AS d, {key_sql(match.key, 'i')} AS k FROM {match.input} AS i
-          WHERE i.{dcol} IN UNNEST(@__dates){where}
+          WHERE {in_batch('i.' + dcol)}{where}
         ),
         counts AS (
           SELECT d, SUM(o) AS out_rows, SUM(n) AS in_keys FROM (
@@ -285,7 +294,7 @@ def _rows_match(tx: Transaction, staged: str, proc: Processor, match: RowsMatch,
         FROM counts AS c LEFT JOIN named AS n ON n.d = c.d ORDER BY c.d
     """
     lines = []
-    for r in tx.query(sql, {"__dates": list(dates)}):
+    for r in tx.query(sql, batch_params(dates)):
         out_rows, in_keys = int(r["out_rows"]), int(r["in_keys"])
         if abs(out_rows - in_keys) <= match.tolerance * in_keys:
             continue
@@ -299,11 +308,3 @@ def _rows_match(tx: Transaction, staged: str, proc: Processor, match: RowsMatch,
                      f"({', '.join(match.key)}; tolerance {match.tolerance:.1%})"
                      + (f"; {'; '.join(sides)}" if sides else ""))
     return lines
-
-
-def quarantine_counts(records: Sequence[tuple]) -> dict[str, int]:
-    """Rows per rule of quarantine records (for a node's outcome)."""
-    out: dict[str, int] = defaultdict(int)
-    for r in records:
-        out[r[5]] += 1
-    return dict(out)

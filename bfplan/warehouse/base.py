@@ -100,10 +100,11 @@ class Transaction(ABC):
         """True once anything was written, i.e. there is something to commit."""
 
     @abstractmethod
-    def fingerprints(self, table: str, partition_column: str, dates: Sequence[date]) -> dict[date, tuple[int, int]]:
+    def fingerprints(self, table: str, partition_column: str,
+                     dates: Sequence[date]) -> dict[date, tuple[int, int | None]]:
         """Per date of ``dates``, (rows, content hash) of what this transaction writes to ``table``:
         the hash is an order-independent XOR of row hashes, as a signed 64-bit integer (equal
-        contents, equal hashes, within one warehouse)."""
+        contents, equal hashes, within one warehouse), or None where the write path has none."""
 
     @abstractmethod
     def staged(self, table: str) -> str | None:

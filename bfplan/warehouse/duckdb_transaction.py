@@ -41,6 +41,8 @@ class DuckDBTransaction(Transaction):
         self._cur = cursor
         self._open = False
         self._written: set[str] = set()
+        #: table -> date -> (rows, content hash) of what this transaction wrote, while it holds
+        self._content: dict[str, dict[date, tuple[int, int | None]]] = {}
 
     @property
     def wrote(self) -> bool:
@@ -50,9 +52,13 @@ class DuckDBTransaction(Transaction):
         # the table itself: inside the transaction it already holds the new rows
         return table if table in self._written else None
 
-    def fingerprints(self, table: str, partition_column: str, dates: Sequence[date]) -> dict[date, tuple[int, int]]:
+    def fingerprints(self, table: str, partition_column: str,
+                     dates: Sequence[date]) -> dict[date, tuple[int, int | None]]:
         if table not in self._written:
             return {}
+        known = self._content.get(table)
+        if known is not None:  # counted and hashed by the write itself
+            return {d: known[d] for d in dates if d in known}
         col = quote(partition_column)
         try:
             rows = self._cur.execute(
@@ -68,6 +74,8 @@ class DuckDBTransaction(Transaction):
             self._open = True
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        for table in [t for t in self._content if t in sql]:  # it may change what was written there
+            del self._content[table]
         self._begin()
         self._wh._run(self._cur, sql, params)
 
@@ -95,13 +103,20 @@ class DuckDBTransaction(Transaction):
             # replace(), not format(): processor SQL may contain braces (struct literals)
             sql = insert.replace("{target}", target).replace("{condition}", condition)
             self._cur.execute(sql, {**params, **bound})
+            # the rows and content hash of each partition written: the counts the caller gets,
+            # and the fingerprints the ledger records, in one pass
+            content = "NULL" if scope else "bit_xor(hash(__t))"
             counts = self._cur.execute(
-                f"SELECT {col}, count(*) FROM {target} WHERE {condition} GROUP BY 1", bound
-            ).fetchall()
+                f"SELECT {col}, count(*), {content} FROM {target} AS __t WHERE {condition} GROUP BY 1",
+                bound).fetchall()
         except (duckdb.Error, RuntimeError) as exc:
             raise failed(exc, f"writing {table}") from exc
         self._written.add(table)
-        return {d: n for d, n in counts}
+        if scope:  # a part of each partition: its hash is not the partition's
+            self._content.pop(table, None)
+        else:
+            self._content[table] = {d: (n, signed64(int(h))) for d, n, h in counts}
+        return {d: n for d, n, _ in counts}
 
     def replace_partitions(
         self, table, partition_column, dates, select_sql, params=None, *, scope=None, clustering=()

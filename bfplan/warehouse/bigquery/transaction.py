@@ -70,6 +70,8 @@ class BigQueryTransaction(Transaction):
         self._n = 0
         #: table -> the scratch table holding the rows the commit copies into it
         self._staged: dict[str, str] = {}
+        #: table -> date -> (rows, content hash) of what the scratch table holds, while it holds
+        self._content: dict[str, dict[date, tuple[int, int | None]]] = {}
 
     @property
     def wrote(self) -> bool:
@@ -85,7 +87,11 @@ class BigQueryTransaction(Transaction):
         self._temps[name] = scratch
         return name
 
-    def fingerprints(self, table: str, partition_column: str, dates: Sequence[date]) -> dict[date, tuple[int, int]]:
+    def fingerprints(self, table: str, partition_column: str,
+                     dates: Sequence[date]) -> dict[date, tuple[int, int | None]]:
+        known = self._content.get(table)
+        if known is not None:  # counted (and hashed) when the batch was computed
+            return {d: known[d] for d in dates if d in known}
         scratch = self._staged.get(table)
         if scratch is None:
             return {}
@@ -125,6 +131,9 @@ class BigQueryTransaction(Transaction):
             del self._temps[rw.drops_temp]  # the scratch table is dropped when the transaction ends
             return
         if rw.writes_temp:
+            for table, scratch in self._staged.items():  # its counts and hash no longer hold
+                if self._temps.get(rw.writes_temp) == scratch:
+                    self._content.pop(table, None)
             # private to this transaction: changed now, so that later statements see the change
             self._wh._run(rw.sql, query_parameters(compile_sql(sql, "bigquery").bind(dict(params or {}))),
                           f"writing temp table {rw.writes_temp}")
@@ -166,11 +175,15 @@ class BigQueryTransaction(Transaction):
         # materialize the batch once: the counts come back now, the commit script copies it
         scratch = self._new_scratch(split_table(table)[1])
         condition, cparams = self._condition(partition_column, dates, scope, "bfplan_")
+        # the batch's rows and content hash per partition, from the same job that computes it
+        content = "NULL" if scope else "BIT_XOR(FARM_FINGERPRINT(TO_JSON_STRING(__t)))"
         script = (f"CREATE OR REPLACE TABLE `{scratch}` AS SELECT * FROM (\n{rw.sql}\n) AS __bfplan_q "
                   f"WHERE {condition};\n"
-                  f"SELECT {quote(partition_column)} AS d, COUNT(*) AS n FROM `{scratch}` GROUP BY 1")
-        counts = {r["d"]: r["n"] for r in self._wh._run_rows(script, query_parameters(bound) + cparams,
-                                                              f"computing {table}")}
+                  f"SELECT {quote(partition_column)} AS d, COUNT(*) AS n, {content} AS h FROM `{scratch}` AS __t "
+                  "GROUP BY 1")
+        fingerprints = {r["d"]: (int(r["n"]), None if r["h"] is None else int(r["h"]))
+                        for r in self._wh._run_rows(script, query_parameters(bound) + cparams, f"computing {table}")}
+        counts = {d: n for d, (n, _) in fingerprints.items()}
         schema = self._wh.get_schema(scratch)
         names = [f.name for f in schema]
         if partition_column not in names:
@@ -181,6 +194,10 @@ class BigQueryTransaction(Transaction):
         self._defer(f"DELETE FROM `{target}` WHERE {condition}", cparams, table)
         self._defer(f"INSERT INTO `{target}` ({cols}) SELECT {cols} FROM `{scratch}`", [], table)
         self._staged[table] = scratch
+        if scope:  # a part of each partition: its hash is not the partition's
+            self._content.pop(table, None)
+        else:
+            self._content[table] = fingerprints
         return {d: n for d, n in counts.items() if n}
 
     def replace_partitions_rows(self, table, partition_column, dates, columns, rows, *, scope=None,
@@ -209,6 +226,9 @@ class BigQueryTransaction(Transaction):
             self._staged[table] = scratch
         else:
             self._staged.pop(table, None)
+        # rows counted here; no content hash without a query job of its own (the ledger then
+        # compares the rows alone)
+        self._content[table] = {d: (n, None) for d, n in Counter(r[at] for r in kept).items()}
         return dict(Counter(r[at] for r in kept))
 
     def append_rows(self, table, columns, rows) -> None:
