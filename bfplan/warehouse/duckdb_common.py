@@ -3,9 +3,13 @@ errors in bfplan's terms (transient, the machine's refusal, or an interrupt)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from pathlib import PurePath
+
 import duckdb
 
 from bfplan.errors import WarehouseError
+from bfplan.ledger.tables import SCHEMA
 from bfplan.warehouse.base import check_identifier, split_table
 
 DUCKDB_TYPES = {
@@ -17,6 +21,23 @@ DUCKDB_TYPES = {
     "TIMESTAMP": "TIMESTAMP",
     "JSON": "VARCHAR",
 }
+
+
+def catalog_clash(path: str, datasets: Iterable[str]) -> str | None:
+    """Why a DuckDB file at ``path`` cannot hold these datasets, or None.
+
+    DuckDB names a database after its file (``shop.duckdb`` is catalog ``shop``): a dataset of
+    the same name makes every ``shop.orders`` ambiguous ("use a fully qualified path"), and so
+    does a file named after the ledger's own schema, ``bfplan``.
+    """
+    if path == ":memory:":
+        return None
+    stem = PurePath(path).name.split(".")[0]
+    if stem in {*datasets, SCHEMA}:
+        return (f"DuckDB names the database after its file ({stem!r}), which is also the name of a dataset "
+                f"({stem}.*): every {stem}.<table> would be ambiguous; name the file otherwise "
+                f"(e.g. {stem}_warehouse.duckdb)")
+    return None
 
 
 def quote(name: str) -> str:
