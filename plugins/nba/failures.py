@@ -3,7 +3,11 @@
 - its failures tables keep the game counts as columns of their own (``expected_game_count``,
   ``actual_game_count``; the shared ``expected_count``/``actual_count`` hold the same numbers);
 - NO_SHOT_ZONE (no game in the window has shot-zone data) is normal operation;
-- PLAYER_DNP (the player did not play those games) is permanent: nothing will bring the games.
+- PLAYER_DNP (the player did not play those games) is permanent: nothing will bring the games;
+- INVALID_UPSTREAM (its own category): source values that cannot be (box-score counts that
+  contradict each other, an impossible average) — bad data, correctable by fixing the source,
+  never PROCESSING_ERROR, which only a bug in code raises. Missing source rows are
+  INCOMPLETE_UPSTREAM (failure_type DATA_GAP).
 """
 
 from __future__ import annotations

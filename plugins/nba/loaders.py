@@ -59,6 +59,33 @@ LOADER_NAMES = {
 }
 
 
+_COUNTS = {c: {"range": [0, None]} for c in ("fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "reb", "ast",
+                                              "stl", "blk", "tov", "pf")}
+
+#: what every record of each source must satisfy: a record that breaks it is set aside (with the
+#: rule that caught it) and the rest of the batch loads
+RAW_CONTRACTS: dict[str, dict[str, Any]] = {
+    "nbac_schedule": {"unique_key": ["game_date", "game_id"], "columns": {
+        "game_id": {"not_null": True}, "home_team_abbr": {"not_null": True}, "away_team_abbr": {"not_null": True},
+        "game_status": {"accepted": [1, 2, 3]}}},
+    "nbac_gamebook": {"unique_key": ["game_date", "game_id", "player_lookup"], "columns": {
+        "player_lookup": {"not_null": True}, "team_abbr": {"not_null": True},
+        "player_status": {"accepted": ["active", "dnp", "inactive"]}, "points": {"range": [0, 100]},
+        "minutes": {"range": [0, 70]}, "plus_minus": {"range": [-80, 80]}, **_COUNTS}},
+    "nbac_team_boxscore": {"unique_key": ["game_date", "game_id", "team_abbr"], "columns": {
+        "team_abbr": {"not_null": True}, "points": {"range": [0, 250]}, "minutes": {"range": [240, 480]}, **_COUNTS}},
+    "bigdataball_pbp": {"unique_key": ["game_date", "game_id", "event_id"], "columns": {
+        "player_lookup": {"not_null": True}, "shot_value": {"accepted": [2, 3]},
+        "shot_distance_ft": {"range": [0, 94]}, "period": {"range": [1, 10]}}},
+    "odds_api_props": {"unique_key": ["game_date", "game_id", "player_lookup", "bookmaker"], "columns": {
+        "points_line": {"range": [0, 100]}}},
+    "nbac_injury_report": {"unique_key": ["game_date", "team_abbr", "player_lookup"], "columns": {
+        "injury_status": {"accepted": ["out", "doubtful", "questionable", "probable", "available"]}}},
+    "nbac_rosters": {"unique_key": ["game_date", "team_abbr", "player_lookup"], "columns": {
+        "player_lookup": {"not_null": True}}},
+}
+
+
 def bucket_path(params: dict[str, Any]) -> Path:
     """The bucket root from the plan's ``bucket`` var, relative to the plan's directory."""
     bucket = Path(str(params.get("bucket", "data/bucket")))
@@ -86,6 +113,7 @@ def raw_loaders() -> list[RawFileLoader]:
         RawFileLoader(
             name=LOADER_NAMES[source], table=table, partition_column="game_date", source=source,
             columns=columns, clustering=("game_id",) if "game_id" in columns else (),
+            contract={**RAW_CONTRACTS[source], "on_violation": "quarantine"},
             description=f"Phase 2: load raw/{source}/<date>/*.json into {table}",
         )
         for source, (table, columns) in RAW_TABLES.items()

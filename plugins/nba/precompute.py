@@ -65,6 +65,9 @@ PCF = "nba_precompute.player_composite_factors"
 PDC = "nba_precompute.player_daily_cache"
 MLFS = "nba_predictions.ml_feature_store_v2"
 
+#: what every Phase 4 row says of itself (spec: completeness windows, production readiness)
+READINESS = {"ready": "is_production_ready", "completeness": "completeness_percentage"}
+
 #: spec §5: the expected players of a date are those who PLAYED that day (a PGS row)
 PLAYED_PLAYERS_SQL = f"""
 SELECT DISTINCT game_date AS partition_date, CAST(player_lookup AS STRING) AS entity_id
@@ -116,6 +119,8 @@ def precompute_processors() -> list[SqlProcessor]:
             **FAILURE_CONTRACT,
             lookback_days=None,
             clustering=("team_abbr",),
+            contract={"unique_key": ["analysis_date", "team_abbr"]},
+            quality=READINESS,
             description="Phase 4 TDZA: each team's zone defense over its last 15 games vs the league",
             sql=load_sql(SQL_DIR / "tdza.sql"),
         ),
@@ -131,6 +136,8 @@ def precompute_processors() -> list[SqlProcessor]:
             **FAILURE_CONTRACT,
             lookback_days=None,
             clustering=("player_lookup",),
+            contract={"unique_key": ["analysis_date", "player_lookup"]},
+            quality=READINESS,
             description="Phase 4 PSZA: each player's shot zones over the last 10/20 games",
             sql=load_sql(SQL_DIR / "psza.sql"),
         ),
@@ -147,6 +154,8 @@ def precompute_processors() -> list[SqlProcessor]:
             **FAILURE_CONTRACT,
             lookback_days=0,
             clustering=("player_lookup",),
+            contract={"unique_key": ["game_date", "player_lookup"]},
+            quality=READINESS,
             description="Phase 4 PCF: fatigue, shot-zone mismatch, pace and usage-spike adjustments",
             sql=load_sql(SQL_DIR / "pcf.sql"),
         ),
@@ -163,6 +172,8 @@ def precompute_processors() -> list[SqlProcessor]:
             lookback_days=None,  # PGS and TOGS: season to date
             input_lookback={UPGC: 0, PSZA: 0},  # the day's own context and shot-zone rows
             clustering=("player_lookup",),
+            contract={"unique_key": ["cache_date", "player_lookup"]},
+            quality=READINESS,
             description="Phase 4 PDC: each player's season-to-date cache for the day's games",
             sql=load_sql(SQL_DIR / "pdc.sql"),
         ),
@@ -181,6 +192,9 @@ def precompute_processors() -> list[SqlProcessor]:
             lookback_days=None,  # PGS and TOGS: season to date (recent trend, minutes, win %)
             input_lookback={PDC: 0, PCF: 0, PSZA: 0, TDZA: 0, UPGC: 0},  # Phase 4 rows of the day itself
             clustering=("player_lookup",),
+            contract={"unique_key": ["game_date", "player_lookup"],
+                      "columns": {"feature_quality_score": {"finite": True}}},
+            quality={"ready": "is_production_ready"},
             description="ML feature store v1: the 25 baseline features per player and game",
             sql=load_sql(SQL_DIR / "mlfs.sql"),
         ),

@@ -229,10 +229,10 @@ def test_pgs_zones_points_and_rates_by_hand(wh):
     assert wh.query("SELECT COUNT(*) AS n FROM nba_processing.analytics_failures")[0]["n"] == 0
 
 
-def test_pgs_inconsistent_events_are_processing_errors(wh):
+def test_pgs_inconsistent_or_missing_source_rows_are_data_failures_not_bugs(wh):
     game_day(broken=True).write(wh)
     result = run(wh, "pgs", [D1])
-    assert result.failures == {"PROCESSING_ERROR": 3}
+    assert result.failures == {"INVALID_UPSTREAM": 2, "INCOMPLETE_UPSTREAM": 1}
     assert result.rows == {D1: 4}  # alpha and bravo fail; charlie, delta, echo, foxtrot are written
     names = {r["player_lookup"] for r in wh.query("SELECT player_lookup FROM nba_analytics.player_game_summary")}
     assert names == {"charlie", "delta", "echo", "foxtrot"}
@@ -242,10 +242,12 @@ def test_pgs_inconsistent_events_are_processing_errors(wh):
     assert "4/3/1/1" in fails["alpha"]["failure_reason"]  # events fga/fgm/fg3a/fg3m vs box 5/3/2/1
     assert "points identity broken" in fails["bravo"]["failure_reason"]
     assert "not active" in fails["bench"]["failure_reason"]
+    assert (fails["bench"]["failure_category"], fails["bench"]["failure_type"]) == ("INCOMPLETE_UPSTREAM", "DATA_GAP")
+    for name in ("alpha", "bravo"):
+        assert (fails[name]["failure_category"], fails[name]["failure_type"]) == ("INVALID_UPSTREAM", "INVALID_VALUE")
     for f in fails.values():
         assert f["processor_name"] == "pgs" and f["analysis_date"] == D1
-        assert f["failure_category"] == "PROCESSING_ERROR" and f["failure_type"] == "PROCESSING_ERROR"
-        assert f["can_retry"] is False and f["is_correctable"] is False
+        assert f["can_retry"] is True and f["is_correctable"] is True
 
 
 def test_tdgs_flips_the_opponent_box_score_and_shots(wh):

@@ -170,11 +170,16 @@ SELECT
   CAST(NULL AS INT64) AS expected_game_count,
   CAST(NULL AS INT64) AS actual_game_count,
   -- failure fields (NULL category = an output row)
-  CAST(IF(problems = '', NULL, 'PROCESSING_ERROR') AS STRING) AS failure_category,
+  -- bad or missing source data is a data failure (correctable: fix the source, re-ingest), never
+  -- PROCESSING_ERROR, which means a bug: a player with shot events but no gamebook row is missing
+  -- upstream; counts that contradict each other are invalid upstream values
+  CAST(CASE WHEN problems = '' THEN NULL WHEN NOT in_box THEN 'INCOMPLETE_UPSTREAM' ELSE 'INVALID_UPSTREAM' END
+       AS STRING) AS failure_category,
   CAST(IF(problems = '', NULL, SUBSTR(problems, 1, 1000)) AS STRING) AS failure_reason,
-  CAST(IF(problems = '', NULL, FALSE) AS BOOL) AS can_retry,
-  CAST(IF(problems = '', NULL, 'PROCESSING_ERROR') AS STRING) AS failure_type,
-  CAST(IF(problems = '', NULL, FALSE) AS BOOL) AS is_correctable,
+  CAST(IF(problems = '', NULL, TRUE) AS BOOL) AS can_retry,
+  CAST(CASE WHEN problems = '' THEN NULL WHEN NOT in_box THEN 'DATA_GAP' ELSE 'INVALID_VALUE' END
+       AS STRING) AS failure_type,
+  CAST(IF(problems = '', NULL, TRUE) AS BOOL) AS is_correctable,
   CAST(NULL AS STRING) AS missing_dates,
   CAST(NULL AS INT64) AS expected_count,
   CAST(NULL AS INT64) AS actual_count,

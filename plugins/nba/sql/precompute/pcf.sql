@@ -15,7 +15,7 @@
 --   * is_production_ready = UPGC L10 completeness >= 90 and the PSZA and opponent TDZA rows exist
 --     and are production-ready. Incomplete data is recorded on the row, never a failure.
 --   * failures: season days 0-13 -> INSUFFICIENT_DATA 'early season bootstrap'; an impossible
---     UPGC value -> PROCESSING_ERROR.
+--     UPGC value -> INVALID_UPSTREAM (bad data upstream, correctable; never PROCESSING_ERROR, a bug).
 WITH
 -- @include _batch_season.sql date_col=game_date
 upgc AS (
@@ -98,7 +98,7 @@ judged AS (
          CASE
            WHEN season_day < 14 THEN 'INSUFFICIENT_DATA'
            WHEN games_in_last_7_days > 7 OR games_in_last_7_days < 0 OR minutes_in_last_7_days < 0
-                OR back_to_backs_last_14_days > 13 OR back_to_backs_last_14_days < 0 THEN 'PROCESSING_ERROR'
+                OR back_to_backs_last_14_days > 13 OR back_to_backs_last_14_days < 0 THEN 'INVALID_UPSTREAM'
          END AS failure_category
   FROM scores
 )
@@ -152,11 +152,11 @@ SELECT
   CAST(failure_category AS STRING) AS failure_category,
   CAST(CASE failure_category
     WHEN 'INSUFFICIENT_DATA' THEN 'early season bootstrap'
-    WHEN 'PROCESSING_ERROR' THEN 'sanity check failed: impossible UPGC workload value'
+    WHEN 'INVALID_UPSTREAM' THEN 'sanity check failed: impossible UPGC workload value'
   END AS STRING) AS failure_reason,
-  CAST(FALSE AS BOOL) AS can_retry,
-  CAST(IF(failure_category = 'PROCESSING_ERROR', 'PROCESSING_ERROR', NULL) AS STRING) AS failure_type,
-  CAST(FALSE AS BOOL) AS is_correctable,
+  CAST(failure_category = 'INVALID_UPSTREAM' AS BOOL) AS can_retry,
+  CAST(IF(failure_category = 'INVALID_UPSTREAM', 'INVALID_VALUE', NULL) AS STRING) AS failure_type,
+  CAST(failure_category = 'INVALID_UPSTREAM' AS BOOL) AS is_correctable,
   CAST(NULL AS STRING) AS missing_dates,
   CAST(NULL AS INT64) AS expected_count,
   CAST(NULL AS INT64) AS actual_count,

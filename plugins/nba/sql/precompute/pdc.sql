@@ -11,7 +11,7 @@
 --   * failures (first match wins): season days 0-13 -> INSUFFICIENT_DATA 'early season bootstrap';
 --     daily mode and not all windows complete -> INCOMPLETE_DATA (DNP / DATA_GAP classification
 --     over the 14-day window); under 5 games -> INSUFFICIENT_DATA; 5-9 games are written with
---     early_season_flag; impossible values -> PROCESSING_ERROR.
+--     early_season_flag; impossible values -> INVALID_UPSTREAM (bad data, correctable; not a bug).
 WITH
 -- @include _batch_season.sql date_col=cache_date
 -- @include _team_sched.sql
@@ -185,7 +185,7 @@ judged AS (
              THEN 'INCOMPLETE_DATA'
            WHEN k < 5 THEN 'INSUFFICIENT_DATA'
            WHEN points_avg_season IS NULL OR points_avg_season < 0 OR points_avg_5 IS NULL
-                OR minutes_avg_10 < 0 OR minutes_avg_10 > 70 THEN 'PROCESSING_ERROR'
+                OR minutes_avg_10 < 0 OR minutes_avg_10 > 70 THEN 'INVALID_UPSTREAM'
          END AS failure_category,
          -- @include _incomplete_type.sql
   FROM calc
@@ -257,12 +257,13 @@ SELECT
     WHEN 'INCOMPLETE_DATA' THEN CONCAT('completeness windows L5/L10/L7d/L14d ',
       CAST(ROUND(l5_pct, 1) AS STRING), '/', CAST(ROUND(l10_pct, 1) AS STRING), '/',
       CAST(ROUND(l7d_pct, 1) AS STRING), '/', CAST(ROUND(l14d_pct, 1) AS STRING), '%: not all >= 90%')
-    WHEN 'PROCESSING_ERROR' THEN 'sanity check failed: impossible season average or minutes'
+    WHEN 'INVALID_UPSTREAM' THEN 'sanity check failed: impossible season average or minutes'
   END AS STRING) AS failure_reason,
-  CAST(failure_category = 'INCOMPLETE_DATA' AS BOOL) AS can_retry,
+  CAST(failure_category IN ('INCOMPLETE_DATA', 'INVALID_UPSTREAM') AS BOOL) AS can_retry,
   CAST(CASE failure_category WHEN 'INCOMPLETE_DATA' THEN incomplete_type
-                             WHEN 'PROCESSING_ERROR' THEN 'PROCESSING_ERROR' END AS STRING) AS failure_type,
-  CAST(failure_category = 'INCOMPLETE_DATA' AND gap_games > 0 AS BOOL) AS is_correctable,
+                             WHEN 'INVALID_UPSTREAM' THEN 'INVALID_VALUE' END AS STRING) AS failure_type,
+  CAST((failure_category = 'INCOMPLETE_DATA' AND gap_games > 0) OR failure_category = 'INVALID_UPSTREAM'
+       AS BOOL) AS is_correctable,
   CAST(IF(failure_category = 'INCOMPLETE_DATA', missing_dates, NULL) AS STRING) AS missing_dates,
   CAST(expected_games AS INT64) AS expected_count,
   CAST(actual_games AS INT64) AS actual_count,

@@ -11,7 +11,7 @@
 --     daily mode and 14-day completeness < 90% -> INCOMPLETE_DATA (DNP / DATA_GAP classification);
 --     under 10 games -> INSUFFICIENT_DATA (reason says whether the team's schedule or the player fell
 --     short: the 12/07 EXPECTED_INCOMPLETE / INCOMPLETE_UPSTREAM split, kept as one category);
---     impossible values -> PROCESSING_ERROR.
+--     impossible values -> INVALID_UPSTREAM (bad data, not a bug).
 --   * completeness (14-day window): the player's games ÷ the scheduled games of his latest team in
 --     [date - 14, date); missing dates are checked against the raw gamebook: active there -> DATA_GAP
 --     (correctable), absent / dnp / inactive -> PLAYER_DNP; both -> MIXED; < 5 expected -> INSUFFICIENT_HISTORY.
@@ -146,7 +146,7 @@ judged AS (
            WHEN @check_completeness AND completeness_pct < 90 THEN 'INCOMPLETE_DATA'
            WHEN games_10 < 10 THEN 'INSUFFICIENT_DATA'
            WHEN games_10 > 10 OR games_20 > 20 OR paint_pct_10 NOT BETWEEN 0 AND 1 OR mid_pct_10 NOT BETWEEN 0 AND 1
-                OR three_pct_10 NOT BETWEEN 0 AND 1 THEN 'PROCESSING_ERROR'
+                OR three_pct_10 NOT BETWEEN 0 AND 1 THEN 'INVALID_UPSTREAM'
          END AS failure_category,
          -- @include _incomplete_type.sql
   FROM calc
@@ -209,12 +209,13 @@ SELECT
       END
     WHEN 'INCOMPLETE_DATA' THEN CONCAT('14-day completeness ', CAST(ROUND(completeness_pct, 1) AS STRING),
       '% (', CAST(actual_games AS STRING), ' of ', CAST(expected_games AS STRING), ' team games) under 90%')
-    WHEN 'PROCESSING_ERROR' THEN 'sanity check failed: impossible zone percentage or sample size'
+    WHEN 'INVALID_UPSTREAM' THEN 'sanity check failed: impossible zone percentage or sample size'
   END AS STRING) AS failure_reason,
-  CAST(failure_category = 'INCOMPLETE_DATA' AS BOOL) AS can_retry,
+  CAST(failure_category IN ('INCOMPLETE_DATA', 'INVALID_UPSTREAM') AS BOOL) AS can_retry,
   CAST(CASE failure_category WHEN 'INCOMPLETE_DATA' THEN incomplete_type
-                             WHEN 'PROCESSING_ERROR' THEN 'PROCESSING_ERROR' END AS STRING) AS failure_type,
-  CAST(failure_category = 'INCOMPLETE_DATA' AND gap_games > 0 AS BOOL) AS is_correctable,
+                             WHEN 'INVALID_UPSTREAM' THEN 'INVALID_VALUE' END AS STRING) AS failure_type,
+  CAST((failure_category = 'INCOMPLETE_DATA' AND gap_games > 0) OR failure_category = 'INVALID_UPSTREAM'
+       AS BOOL) AS is_correctable,
   CAST(IF(failure_category = 'INCOMPLETE_DATA', missing_dates, NULL) AS STRING) AS missing_dates,
   CAST(expected_games AS INT64) AS expected_count,
   CAST(actual_games AS INT64) AS actual_count,

@@ -9,7 +9,7 @@
 --   * failures (first match wins): season days 0-13 bootstrap -> INSUFFICIENT_DATA (no row);
 --     daily mode and completeness < 90% -> INCOMPLETE_DATA; games < threshold (HEAD:
 --     min(5 + day DIV 3, 14) while day <= 21, else 15) -> INSUFFICIENT_DATA; no game in the window
---     with shot events -> NO_SHOT_ZONE; an impossible value -> PROCESSING_ERROR.
+--     with shot events -> NO_SHOT_ZONE; an impossible value -> INVALID_UPSTREAM (bad data, not a bug).
 --   * completeness: of the team's last (up to) 15 scheduled games, the share that have a TDGS row
 --     WITH shot-zone data (a zone-less game is counted as incomplete, honestly).
 WITH
@@ -161,7 +161,7 @@ judged AS (
            WHEN games_in_sample < min_games THEN 'INSUFFICIENT_DATA'
            WHEN zone_games = 0 THEN 'NO_SHOT_ZONE'
            WHEN games_in_sample > 15 OR paint_pct NOT BETWEEN 0 AND 1 OR mid_pct NOT BETWEEN 0 AND 1
-                OR three_pct NOT BETWEEN 0 AND 1 THEN 'PROCESSING_ERROR'
+                OR three_pct NOT BETWEEN 0 AND 1 THEN 'INVALID_UPSTREAM'
          END AS failure_category
   FROM vs
 )
@@ -234,12 +234,12 @@ SELECT
       '% (', CAST(actual_games AS STRING), ' of ', CAST(expected_games AS STRING),
       ' scheduled games with shot-zone data) under 90%')
     WHEN 'NO_SHOT_ZONE' THEN 'no game in the window has shot-zone data'
-    WHEN 'PROCESSING_ERROR' THEN 'sanity check failed: impossible zone percentage or sample size'
+    WHEN 'INVALID_UPSTREAM' THEN 'sanity check failed: impossible zone percentage or sample size'
   END AS STRING) AS failure_reason,
-  CAST(failure_category = 'INCOMPLETE_DATA' AS BOOL) AS can_retry,
-  CAST(CASE failure_category WHEN 'INCOMPLETE_DATA' THEN 'DATA_GAP' WHEN 'PROCESSING_ERROR' THEN 'PROCESSING_ERROR' END
+  CAST(failure_category IN ('INCOMPLETE_DATA', 'INVALID_UPSTREAM') AS BOOL) AS can_retry,
+  CAST(CASE failure_category WHEN 'INCOMPLETE_DATA' THEN 'DATA_GAP' WHEN 'INVALID_UPSTREAM' THEN 'INVALID_VALUE' END
        AS STRING) AS failure_type,
-  CAST(failure_category = 'INCOMPLETE_DATA' AS BOOL) AS is_correctable,
+  CAST(failure_category IN ('INCOMPLETE_DATA', 'INVALID_UPSTREAM') AS BOOL) AS is_correctable,
   CAST(IF(failure_category = 'INCOMPLETE_DATA', missing_dates, NULL) AS STRING) AS missing_dates,
   CAST(expected_games AS INT64) AS expected_count,
   CAST(actual_games AS INT64) AS actual_count,
