@@ -47,7 +47,7 @@ def write_plan(tmp: Path, days: int, jobs: int) -> Path:
     plan = tmp / "bench.yaml"
     plan.write_text(
         f"name: bench\ndates: {{start: {start}, end: {end}}}\n"
-        f"warehouse: {{type: duckdb, path: bench.duckdb}}\nplugins: [noop_plugin.py]\n"
+        f"warehouse: {{type: duckdb, path: overhead.duckdb}}\nplugins: [noop_plugin.py]\n"
         f"defaults: {{batch_days: 1, jobs: {jobs}, retries: 0}}\n"
         "phases:\n  - name: all\n    processors: [n0, n1, n2, n3, n4]\n"
     )
