@@ -27,13 +27,17 @@ from typing import Any
 
 from bfplan.degraded import built_on_losses, causes_in
 from bfplan.failures import DATE_LEVEL, NOT_DATE_LEVEL, STANDS
+from bfplan.ledger.ledger import Ledger
 from bfplan.ledger.lineage import Read, current_reads, stale_partitions
 from bfplan.ledger.losses import find_losses
+from bfplan.modes import policy_for
 from bfplan.plan.dates import expand_dates
 from bfplan.plan.model import Plan
 from bfplan.plugins import Registry
 from bfplan.processors import Processor
 from bfplan.quality import judge, measure, window_start
+from bfplan.run.params import processor_params
+from bfplan.sources import changed_sources
 from bfplan.status import GateStatus
 from bfplan.warehouse.base import Warehouse, check_identifier
 
@@ -267,6 +271,11 @@ def find_gaps(plan: Plan, registry: Registry, wh: Warehouse, *, start: date | No
         if st.date in planned.get(st.processor, ()):
             p = registry.processors[st.processor]
             gaps.append(Gap(st.processor, p.table, st.date, "cascade", f"stale: {st.reason}"))
+    policy = policy_for(plan.mode)
+    for change in changed_sources(registry.processors, Ledger(wh, plan.name).current(list(planned)), planned,
+                                  lambda name: processor_params(plan, name, policy)):
+        p = registry.processors[change.processor]
+        gaps.append(Gap(change.processor, p.table, change.date, "cascade", f"stale: {change.detail}"))
     reads = current_reads(wh, plan.name)
     gaps += _holes(plan, registry, wh, planned, reads)
     gaps += _not_ready(plan, registry, wh, planned, reads, gaps)

@@ -59,6 +59,7 @@ class PartitionState:
     error: str | None
     recorded_ns: int
     content_hash: int | None = None
+    source_state: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"processor": self.processor, "date": self.date.isoformat(), "status": self.status,
@@ -142,17 +143,18 @@ class Ledger:
     def partition_records(
         self, run_id: str, processor: str, table: str, dates: Sequence[date], status: str, *,
         attempt: int, rows: Mapping[date, int] | None = None, started_at: datetime, error: str | None = None,
-        hashes: Mapping[date, int] | None = None,
+        hashes: Mapping[date, int] | None = None, sources: Mapping[date, str] | None = None,
     ) -> list[tuple]:
         """Build ledger rows for a batch of partitions (one per date); ``hashes``: the content
-        hash of each done partition (``Transaction.fingerprints``)."""
+        hash of each done partition (``Transaction.fingerprints``); ``sources``: the state of a
+        file source's files for each date (:mod:`bfplan.sources`)."""
         finished = utcnow()
         duration = (finished - started_at).total_seconds()
         err = error[:4000] if error else None
         return [
             (run_id, self.plan_name, processor, table, d, status, attempt,
              (rows or {}).get(d) if rows is not None else None, started_at, finished, duration, err,
-             monotonic_ns(), (hashes or {}).get(d))
+             monotonic_ns(), (hashes or {}).get(d), (sources or {}).get(d))
             for d in dates
         ]
 
@@ -187,10 +189,11 @@ class Ledger:
         """The latest state of every (processor, date) this plan's ledger knows."""
         if not self.has(PARTITIONS):
             return {}
-        content = "content_hash" if "content_hash" in self.wh.table_columns(PARTITIONS) else "NULL"
+        have = self.wh.table_columns(PARTITIONS)
+        added = ", ".join(f"{c if c in have else 'NULL'} AS {c}" for c in PARTITION_COLUMNS_ADDED)
         sql = (
             f"SELECT processor, partition_date, status, run_id, attempt, row_count, duration_s, error, "
-            f"recorded_ns, {content} AS content_hash FROM {PARTITIONS} WHERE plan_name = @plan"
+            f"recorded_ns, {added} FROM {PARTITIONS} WHERE plan_name = @plan"
         )
         params: dict[str, Any] = {"plan": self.plan_name}
         if processors is not None:
@@ -208,6 +211,7 @@ class Ledger:
             out[(r["processor"], r["partition_date"])] = PartitionState(
                 r["processor"], r["partition_date"], r["status"], r["run_id"], r["attempt"],
                 r["row_count"], r["duration_s"], r["error"], r["recorded_ns"], r["content_hash"],
+                r["source_state"],
             )
         return out
 

@@ -24,9 +24,11 @@ PARTITION_COLUMNS = {
     "error": "STRING", "recorded_ns": "INT64",
     # of a done partition: an order-independent hash of its rows (with row_count, its content)
     "content_hash": "INT64",
+    # of a done partition of a file source: its files, name -> hash of the bytes, as JSON
+    "source_state": "STRING",
 }
 #: partition_log columns added after the first release
-PARTITION_COLUMNS_ADDED = {"content_hash": "INT64"}
+PARTITION_COLUMNS_ADDED = {"content_hash": "INT64", "source_state": "STRING"}
 
 #: one row per gate evaluation start and one per verdict
 GATES = f"{SCHEMA}.gate_results"

@@ -35,6 +35,7 @@ from bfplan.run.gates import evaluate, fingerprint, gate_context
 from bfplan.run.params import processor_params
 from bfplan.run.retry import FailureKind, backoff_s, classify
 from bfplan.run.stop import StopRequest
+from bfplan.sources import encode, file_states
 from bfplan.status import GateStatus, PartitionStatus
 from bfplan.warehouse.base import Warehouse
 
@@ -155,10 +156,22 @@ def _keep_rejected(run: RunContext, records: list[tuple]) -> None:
         log.warning("could not keep the rows a contract rejected", error=str(exc))
 
 
+def _source_states(proc: Processor, params: Mapping[str, object], dates: tuple[date, ...]) -> dict[date, str] | None:
+    """A file source's files per date, as :mod:`bfplan.sources` records them (None: no files)."""
+    out = {}
+    for d in dates:
+        paths = proc.source_files(params, d)
+        if paths is None:
+            return None
+        out[d] = encode(file_states(paths))
+    return out
+
+
 def _attempt(run: RunContext, node: ProcNode, proc: Processor, dates: tuple[date, ...],
              params: dict[str, object], attempt: int, started: object, contract: Contract | None) -> NodeOutcome:
     wh, ledger = run.warehouse, run.ledger
     quarantined: dict[str, int] = {}
+    sources = _source_states(proc, params, dates)  # before reading: a file arriving meanwhile reads as new
     with wh.job_labels(run_id=run.run_id, processor=proc.name), wh.transaction() as tx:
         ctx = ProcessorContext(processor=proc, dates=dates, params=params, run_id=run.run_id, mode=run.mode,
                                warehouse=wh, transaction=tx)
@@ -174,7 +187,8 @@ def _attempt(run: RunContext, node: ProcNode, proc: Processor, dates: tuple[date
         content = tx.fingerprints(proc.table, proc.partition_column, dates) if tx.wrote else {}
         hashes = {d: content.get(d, (0, 0))[1] for d in dates} if tx.wrote else None
         records = ledger.partition_records(run.run_id, proc.name, proc.table, dates, PartitionStatus.DONE,
-                                           attempt=attempt, rows=rows, started_at=started, hashes=hashes)
+                                           attempt=attempt, rows=rows, started_at=started, hashes=hashes,
+                                           sources=sources)
         versions = {d: version for d, version in map(record_version, records)}
         lineage = lineage_records(run.plan.name, run.run_id, proc, versions, run.producers, run.versions)
         if tx.wrote:  # the marks commit with the data they describe

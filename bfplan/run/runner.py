@@ -36,10 +36,12 @@ from bfplan.run.breakers import BreakerState
 from bfplan.run.events import EventBus
 from bfplan.run.live import LiveProgress
 from bfplan.run.node import NodeOutcome, RunContext, run_gate, run_processor
+from bfplan.run.params import processor_params
 from bfplan.run.scheduler import Scheduler
 from bfplan.run.selection import GateHistory, Selection, Work, plan_work
 from bfplan.run.stop import StopRequest
 from bfplan.run.summary import RunSummary, record_unstarted, summarize
+from bfplan.sources import changed_sources
 from bfplan.status import PartitionStatus, RunStatus
 from bfplan.warehouse.base import Warehouse
 
@@ -89,6 +91,9 @@ class Runner:
                         for n in self._names}
 
     # -- planning ----------------------------------------------------------------------------
+    def _params_of(self, name: str) -> dict[str, Any]:
+        return processor_params(self.plan, name, self.policy)
+
     def prepare(self) -> tuple[Work, Dag]:
         """Select the work and build its DAG (once)."""
         if self._work is None or self._dag is None:
@@ -99,6 +104,11 @@ class Runner:
             if sel.stale:
                 for st in stale_partitions(self.wh, self.plan.name, self._names):
                     stale.setdefault(st.processor, set()).add(st.date)
+                loaded: dict[str, set[date]] = {}
+                for name, d in state:
+                    loaded.setdefault(name, set()).add(d)
+                for change in changed_sources(self.registry.processors, state, loaded, self._params_of):
+                    stale.setdefault(change.processor, set()).add(change.date)
             correctable = self._correctable() if sel.rerun_failed else {}
             self._check_size()
             history = GateHistory(self.ledger.gate_states(), self._versions)
