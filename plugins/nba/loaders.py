@@ -86,6 +86,24 @@ RAW_CONTRACTS: dict[str, dict[str, Any]] = {
 }
 
 
+#: the team-games a date is expected to have: every team of every game the schedule says was
+#: played (status 3, final) — the schedule is the truth the box scores are checked against
+SCHEDULED_TEAM_GAMES_SQL = """
+SELECT game_date AS partition_date, CONCAT(game_id, '|', team_abbr) AS entity_id
+FROM (
+  SELECT game_date, game_id, home_team_abbr AS team_abbr FROM nba_raw.nbac_schedule
+  WHERE game_date IN UNNEST(@dates) AND game_status = 3
+  UNION ALL
+  SELECT game_date, game_id, away_team_abbr AS team_abbr FROM nba_raw.nbac_schedule
+  WHERE game_date IN UNNEST(@dates) AND game_status = 3
+) AS team_games
+""".strip()
+
+#: sources that hold every team of every played game (play-by-play may lack a game by design;
+#: props and injuries cover some players only)
+PER_TEAM_GAME = ("nbac_gamebook", "nbac_team_boxscore")
+
+
 def bucket_path(params: dict[str, Any]) -> Path:
     """The bucket root from the plan's ``bucket`` var, relative to the plan's directory."""
     bucket = Path(str(params.get("bucket", "data/bucket")))
@@ -114,6 +132,8 @@ def raw_loaders() -> list[RawFileLoader]:
             name=LOADER_NAMES[source], table=table, partition_column="game_date", source=source,
             columns=columns, clustering=("game_id",) if "game_id" in columns else (),
             contract={**RAW_CONTRACTS[source], "on_violation": "quarantine"},
+            **({"entity_key": ("game_id", "team_abbr"), "expected_entities_sql": SCHEDULED_TEAM_GAMES_SQL}
+               if source in PER_TEAM_GAME else {}),
             description=f"Phase 2: load raw/{source}/<date>/*.json into {table}",
         )
         for source, (table, columns) in RAW_TABLES.items()
