@@ -25,8 +25,9 @@ def deliver(bucket: Path, kind: str) -> list[str]:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, target)
         moved.append(relative.as_posix())
-    for directory in sorted((p for p in (bucket / kind).rglob("*") if p.is_dir()), reverse=True) \
-            if (bucket / kind).is_dir() else []:
+    area = bucket / kind
+    for directory in [*sorted((p for p in area.rglob("*") if p.is_dir()), reverse=True), area] \
+            if area.is_dir() else []:
         if not any(directory.iterdir()):
             directory.rmdir()
     manifest = bucket / "raw" / "_manifest.json"
