@@ -142,7 +142,8 @@ def _event_rows(game_id: str, events: list[tuple]) -> list[dict]:
 def _read_manifest(path: Path, key: dict) -> SeasonSummary | None:
     try:
         manifest = json.loads(path.read_text())
-        if all(manifest.get(k) == v for k, v in key.items()):
+        if (all(manifest.get(k) == v for k, v in key.items()) and not manifest.get("delivered")
+                and manifest.get("faults_sha256") == key.get("faults_sha256")):
             return SeasonSummary(**{**manifest["summary"], "reused": True})
     except (OSError, ValueError, KeyError, TypeError):
         pass  # missing, half-written by hand or from another version: simulate again
@@ -186,15 +187,20 @@ def play_game(rng: random.Random, game: Game, teams: dict[str, Team], cal: Seaso
 
 
 def simulate_season(out_dir: Path, *, seed: int = 2021, start: date = DEFAULT_START, end: date | None = None,
-                    force: bool = False) -> SeasonSummary:
+                    force: bool = False, faults: Path | list[dict] | None = None) -> SeasonSummary:
     """Simulate the regular season into ``out_dir/raw`` and return its summary.
 
     ``end`` (default: the season's last day, April 10) is the last date written; the schedule is
     always the full season, so shorter runs are prefixes of the full run. If ``out_dir`` already
     holds a finished run (manifest) with the same seed, start, end and format version, nothing is
     rewritten and the stored summary comes back with ``reused=True``; ``force=True`` rewrites.
-    Rewriting first deletes the manifest and this simulator's source directories under ``raw/``
-    (nothing else), so no file of an older run survives.
+    Rewriting first deletes the manifest and this simulator's source directories under ``raw/``,
+    ``late/raw/`` and ``corrections/raw/`` (nothing else), so no file of an older run survives.
+
+    ``faults`` (a faults file, or its list; see ``faults.py``) are applied to the written files
+    before the manifest, which then records them and ``faults_sha256`` (of the file's bytes, or of
+    the list's canonical JSON); an invalid fault raises ``FaultError`` (a ``ValueError``) and
+    leaves the bucket without a manifest. Without faults the files are those of the clean season.
     """
     cal = season_calendar(start)
     end = end or cal.end
@@ -205,11 +211,18 @@ def simulate_season(out_dir: Path, *, seed: int = 2021, start: date = DEFAULT_ST
     raw = Path(out_dir) / "raw"
     manifest_path = raw / "_manifest.json"
     key = {"format_version": FORMAT_VERSION, "seed": seed, "start": start.isoformat(), "end": end.isoformat()}
+    fault_list: list[dict] | None = None
+    if faults is not None:
+        from .faults import check_faults, faults_digest, load_faults
+        fault_list, file_hash = load_faults(faults) if isinstance(faults, str | Path) else (faults, None)
+        fault_list = check_faults(fault_list)
+        key["faults_sha256"] = file_hash or faults_digest(fault_list)
     if not force and (previous := _read_manifest(manifest_path, key)):
         return previous
     manifest_path.unlink(missing_ok=True)  # from here on the bucket reads as unfinished
     for source in SOURCES:
-        shutil.rmtree(raw / source, ignore_errors=True)
+        for base in (raw, Path(out_dir) / "late" / "raw", Path(out_dir) / "corrections" / "raw"):
+            shutil.rmtree(base / source, ignore_errors=True)
 
     schedule = build_schedule(stream_rng(seed, "schedule"), cal)
     teams, moves = build_league(stream_rng(seed, "league"), cal)
@@ -252,11 +265,18 @@ def simulate_season(out_dir: Path, *, seed: int = 2021, start: date = DEFAULT_ST
         summary.game_days += 1
 
     summary.players, summary.files, summary.bytes = len(players), writer.files, writer.bytes
+    extra: dict = {}
+    if fault_list is not None:
+        from .faults import apply_faults
+        apply_faults(Path(out_dir), fault_list)
+        written = [p for source in SOURCES for p in (raw / source).rglob("*.json")]
+        summary.files, summary.bytes = len(written), sum(p.stat().st_size for p in written)
+        extra["faults"] = fault_list
     summary.avg_team_points = round(points / max(1, 2 * summary.games), 2)
     write_json_atomic(manifest_path, {
         **key, "synthetic": True, "generator": "plugins/nba/simulate", "season_year": cal.season_year,
         "season_end": cal.end.isoformat(), "off_days": [d.isoformat() for d in cal.off_days],
-        "sources": list(SOURCES), "summary": asdict(summary)})
+        "sources": list(SOURCES), "summary": asdict(summary), **extra})
     return summary
 
 
