@@ -33,6 +33,7 @@ def plan_copy(tmp: Path, name: str, db: str, gates: bool) -> Path:
     text = text.replace("path: ../.bfplan/nba.duckdb", f"path: {tmp / db}")
     text = text.replace("plugins: [../plugins/nba]", f"plugins: [{ROOT / 'plugins/nba'}]")
     text = text.replace("bucket: ../data/bucket", f"bucket: {ROOT / 'data/bucket'}")
+    text = text.replace("baseline: baselines/", f"baseline: {ROOT / 'plans/baselines'}/")
     if not gates:  # drop every gates: block (and the lines under it)
         text = re.sub(r"\n    gates:\n(?:      .*\n)+", "\n", text + "\n")
     out = tmp / name

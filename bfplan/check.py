@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 from bfplan.errors import UsageError
-from bfplan.gates.base import GateResult
+from bfplan.gates.base import GateContext, GateResult
 from bfplan.ledger.ledger import Ledger, new_run_id
 from bfplan.ledger.lineage import VersionIndex
 from bfplan.plan.dates import expand_dates
@@ -103,3 +103,18 @@ def _effective(result: GateResult, severity: str, strict: bool) -> GateStatus:
     if strict:
         return GateStatus.FAIL if any(f.status == GateStatus.FAIL for f in result.findings) else status
     return GateStatus.WARN if status is GateStatus.FAIL and severity == "warn" else status
+
+
+def gate_contexts(plan: Plan, registry: Registry, warehouse: Warehouse, gate: str, *, start: date | None = None,
+                  end: date | None = None) -> list[GateContext]:
+    """The contexts the plan's ``gate`` gates check in, as :func:`run_checks` builds them (``bfplan
+    baseline`` learns from the failure_rate gates' stages)."""
+    out = []
+    for spec in plan_gates(plan):
+        if spec.name != gate:
+            continue
+        dates = [d for d in expand_dates(plan.phases[spec.phase].dates, registry, plan)
+                 if (start is None or d >= start) and (end is None or d <= end)]
+        out.append(gate_context(spec, plan=plan, registry=registry, warehouse=warehouse, dates=dates,
+                                mode=plan.mode, run_id="baseline"))
+    return out

@@ -225,6 +225,48 @@ def check(plan: str, gate: str | None, start: str | None, end: str | None, stric
 
 @cli.command()
 @click.argument("plan", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the baseline here (default: stdout).")
+@click.option("--start", help="First date to learn from.")
+@click.option("--end", help="Last date to learn from.")
+@global_options
+def baseline(plan: str, output: str | None, start: str | None, end: str | None) -> None:
+    """Learn per-processor failure-rate bands from PLAN's clean history in the warehouse.
+
+    For the processors of PLAN's failure_rate gates: the failure rate per season week, as the
+    gate measures it, merged into bands of near-equal rates. Point the gate at the file with
+    `failure_rate: {baseline: FILE}` (relative to the plan): a week then warns (fails with
+    strict) when its rate leaves the processor's learned band by more than `tolerance` points.
+    Refuses (exit 2) a history with a standing PROCESSING_ERROR.
+    """
+    from bfplan.baseline import dump, learn
+    from bfplan.check import gate_contexts
+    from bfplan.gates.baseline import BaselineError
+
+    first, last = parse_date(start, "--start"), parse_date(end, "--end")
+    session = open_plan(plan, read_only=True)
+    try:
+        session.require_existing()
+        contexts = gate_contexts(session.plan, session.registry, session.warehouse, "failure_rate",
+                                 start=first, end=last)
+        if not contexts:
+            raise UsageError("this plan declares no failure_rate gate to learn a baseline for")
+        doc = learn(contexts)
+    except BaselineError as exc:
+        raise UsageError(str(exc)) from exc
+    finally:
+        session.close()
+    text = dump(doc)
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+        bands = sum(len(b) for b in doc["processors"].values())
+        click.echo(f"baseline of {len(doc['processors'])} processor(s), {bands} band(s) written to {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
+@click.argument("plan", type=click.Path(dir_okay=False))
 @click.option("--start", help="First date to look at.")
 @click.option("--end", help="Last date to look at.")
 @global_options

@@ -9,8 +9,18 @@ A (field, date) is CLEAN at ``clean_pct`` (99) % valid or more, PARTIAL at ``con
 planned date with no rows at all is NO_DATA.
 
 NO_DATA is ``warn`` by default, also under ``strict``: as in the seed, ``--strict`` fails on
-contaminated values, while a missing date is the coverage and preflight gates' finding (and
-early-season dates legitimately hold no rows). ``no_data: fail`` (or ``pass``) changes that.
+contaminated values, while a missing date is the coverage and preflight gates' finding.
+``no_data: fail`` (or ``pass``) changes that. A date with nothing to check for a known reason
+is not NO_DATA but *expected* (it passes, and the summary counts it):
+
+- NOT_APPLICABLE: the date has rows, but none that the ``critical_filter`` applies to
+  (placeholders, say);
+- NO_EXPECTED: the processor's ``expected_entities_sql`` expects no entity that day;
+- EXPLAINED: the processor recorded failures for that date (a ``DATE_LEVEL`` failure, or one for
+  every expected entity), none of them PROCESSING_ERROR: the absence is accounted for, and whether the
+  failures themselves are acceptable is the coverage and failure_rate gates' verdict.
+
+A date with no rows, entities expected and no failure record stays NO_DATA.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from collections import Counter, defaultdict
 from datetime import date
 from typing import Any
 
+from bfplan.failures import DATE_LEVEL, PROCESSING_ERROR
 from bfplan.gates.base import Finding, Gate, GateContext, GateResult
 from bfplan.gates.common import (
     BOOTSTRAP_SCHEMA,
@@ -29,6 +40,7 @@ from bfplan.gates.common import (
     capped,
     checked_dates,
     date_filter,
+    entity_ctes,
     fmt_pct,
     options_schema,
     pct,
@@ -88,16 +100,22 @@ class ContaminationGate(Gate):
         counts: dict[date, dict[str, Any]] = {}
         params = query_params(ctx, proc, start_date=dates[0], end_date=dates[-1])
         if ctx.warehouse.table_exists(proc.table):
-            valid = ", ".join(f"COUNTIF({_valid(f, rule)}) AS v{i}" for i, (f, rule) in enumerate(fields))
-            sql = (f"SELECT CAST({col} AS DATE) AS d, COUNT(*) AS n, {valid} FROM {proc.table} "
-                   f"WHERE {date_filter(col)}{_rows_filter(proc)} GROUP BY 1")
+            valid = ", ".join(f"COUNTIF({_filter_sql(proc)} AND {_valid(f, rule)}) AS v{i}"
+                              for i, (f, rule) in enumerate(fields))
+            sql = (f"SELECT CAST({col} AS DATE) AS d, COUNTIF({_filter_sql(proc)}) AS n, COUNT(*) AS all_rows, "
+                   f"{valid} FROM {proc.table} WHERE {date_filter(col)} GROUP BY 1")
             counts = {r["d"]: r for r in ctx.warehouse.query(sql, params)}
+        empty = [d for d in dates if not (counts.get(d) or {}).get("n")]
+        reasons = _absence_reasons(ctx, proc, empty, counts, params)
 
         findings: list[Finding] = []
         bad: dict[int, dict[date, tuple[str, str]]] = defaultdict(dict)  # field -> date -> (level, detail)
         tally: Counter[str] = Counter()
         for d in dates:
             r = counts.get(d)
+            if d in reasons:
+                tally[reasons[d]] += 1
+                continue
             if not r or not r["n"]:
                 tally["NO_DATA"] += 1
                 level = opts.get("no_data", GateStatus.WARN)
@@ -118,7 +136,12 @@ class ContaminationGate(Gate):
                              f"({r[f'v{i}']} of {r['n']} rows {RULE_WORDS[rule]}); "
                              f"{r['n'] - r[f'v{i}']} bad rows")
         findings.extend(self._bad_row_findings(ctx, proc, fields, bad, params))
-        line = f"{proc.name}: " + ", ".join(f"{n} {s}" for s, n in sorted(tally.items())) + " (field-dates)"
+        absent = ("NOT_APPLICABLE", "NO_EXPECTED", "EXPLAINED")
+        line = f"{proc.name}: " + ", ".join(f"{n} {s}" for s, n in sorted(tally.items()) if s not in absent)
+        line += " (field-dates)"
+        if any(tally[s] for s in absent):
+            line += "; nothing to check, expected: " + ", ".join(f"{tally[s]} {s}" for s in absent if tally[s])
+            line += " (dates)"
         return line, findings
 
     @staticmethod
@@ -151,6 +174,51 @@ class ContaminationGate(Gate):
                 names = f"; e.g. {', '.join(shown)}" if shown else ""
                 findings.append(Finding(detail + names, level, proc.name, proc.table, d, shown))
         return findings
+
+
+_ABSENCE = """
+WITH {ctes},
+exp AS (SELECT DISTINCT d FROM expected),
+-- every expected entity has a failure record (or the whole date has one), none a bug
+unexplained AS (
+  SELECT DISTINCT x.d FROM expected AS x LEFT JOIN fails AS f ON f.d = x.d AND f.e = x.e WHERE f.e IS NULL
+),
+explained AS (
+  SELECT d FROM fails GROUP BY d
+  HAVING COUNTIF(c = '{bug}') = 0
+     AND (COUNTIF(e = '{date_level}') > 0 OR d NOT IN (SELECT d FROM unexplained))
+)
+SELECT d, d IN (SELECT d FROM exp) AS has_expected, d IN (SELECT d FROM explained) AS explained
+FROM (SELECT d FROM exp UNION DISTINCT SELECT d FROM explained) AS __d
+"""
+
+
+def _absence_reasons(ctx: GateContext, proc: Processor, empty: list[date], counts: dict[date, Any],
+                     params: dict[str, Any]) -> dict[date, str]:
+    """Why each date of ``empty`` (nothing to check) is expected: NOT_APPLICABLE, NO_EXPECTED or
+    EXPLAINED (see the module doc); dates with no such reason are left out (NO_DATA)."""
+    if not empty:
+        return {}
+    reasons = {d: "NOT_APPLICABLE" for d in empty if (counts.get(d) or {}).get("all_rows")}
+    rest = [d for d in empty if d not in reasons]
+    if not rest or not (proc.expected_entities_sql or proc.failures_table):
+        return reasons
+    sql = _ABSENCE.format(ctes=entity_ctes(ctx, proc), bug=PROCESSING_ERROR, date_level=DATE_LEVEL)
+    rows = {r["d"]: r for r in ctx.warehouse.query(sql, {**params, "gate_processor": proc.name,
+                                                           "dates": rest, "start_date": rest[0],
+                                                           "end_date": rest[-1]})}
+    for d in rest:
+        r = rows.get(d)
+        if r and r["explained"]:
+            reasons[d] = "EXPLAINED"
+        elif proc.expected_entities_sql and not (r and r["has_expected"]):
+            reasons[d] = "NO_EXPECTED"
+    return reasons
+
+
+def _filter_sql(proc: Processor) -> str:
+    predicate = getattr(proc, "critical_filter", None)
+    return f"COALESCE(({predicate}), FALSE)" if predicate else "TRUE"
 
 
 def _valid(field: str, rule: str) -> str:

@@ -7,6 +7,9 @@ the entities in the output table and in its failures table. A date's status:
 - NO_EXPECTED: nothing expected that day (pass);
 - no rows but entities expected: DEPS_MISSING when a ``DATE_LEVEL`` failure explains it (warn),
   SKIPPED when every expected entity has only expected-skip failures (pass), else UNTRACKED (fail);
+- DEPS_EXPECTED: a DEPS_MISSING date whose upstreams were legitimately short that day (every
+  upstream entity accounted, some only by expected skips: :mod:`bfplan.gates.upstream`), e.g. an
+  early-season warm-up where an input has no rows yet (pass; the summary names the upstreams);
 - rows present: INVESTIGATE when a failure has a category that is not an expected skip, e.g.
   PROCESSING_ERROR or the singular MISSING_DEPENDENCY (fail), else OK.
 
@@ -36,12 +39,14 @@ from bfplan.gates.common import (
     query_params,
     stage_processors,
 )
+from bfplan.gates.upstream import explained_dates
 from bfplan.processors import Processor
 from bfplan.status import GateStatus
 
 #: date statuses and what they mean for the gate
 STATUS_LEVEL = {"OK": GateStatus.PASS, "NO_EXPECTED": GateStatus.PASS, "SKIPPED": GateStatus.PASS,
-                "DEPS_MISSING": GateStatus.WARN, "UNTRACKED": GateStatus.FAIL, "INVESTIGATE": GateStatus.FAIL}
+                "DEPS_MISSING": GateStatus.WARN, "DEPS_EXPECTED": GateStatus.PASS, "UNTRACKED": GateStatus.FAIL,
+                "INVESTIGATE": GateStatus.FAIL}
 
 _SUMMARY = """
 WITH {ctes},
@@ -143,6 +148,10 @@ class CoverageGate(Gate):
         ctes = entity_ctes(ctx, proc)
         params = query_params(ctx, proc, gate_processor=proc.name, expected_skips=skips)
         rows = {r["d"]: r for r in ctx.warehouse.query(_SUMMARY.format(ctes=ctes, date_level=DATE_LEVEL), params)}
+        # DEPS_MISSING dates whose inputs were legitimately short: expected, not a warning
+        deps = [d for d in ctx.dates if (r := rows.get(d)) and r["expected"] and not r["actual"]
+                and any(c["date_level"] for c in r["categories"] or [])]
+        expected_absence = explained_dates(ctx, proc, deps)
 
         statuses: Counter[str] = Counter()
         totals = Counter()
@@ -157,6 +166,8 @@ class CoverageGate(Gate):
             date_level = sorted({c["category"] for c in cats if c["date_level"]})
             bad = sorted({c["category"] for c in cats if c["category"] not in skips})
             status = _date_status(expected, actual, skipped, bool(date_level), bool(bad))
+            if status == "DEPS_MISSING" and d in expected_absence:
+                status = "DEPS_EXPECTED"
             statuses[status] += 1
             totals.update(expected=expected, accounted=with_row + failure_only, with_row=with_row,
                           failure_only=failure_only)
@@ -168,13 +179,13 @@ class CoverageGate(Gate):
             if status == "INVESTIGATE":
                 notes.append("categories to investigate: " + ", ".join(
                     f"{c['category']} x{c['n']}" for c in cats if c["category"] in bad))
-            if unaccounted and expected:
+            if unaccounted and expected and status != "DEPS_EXPECTED":
                 if reconcile:
                     level = GateStatus.FAIL
                 elif level == GateStatus.PASS:
                     level = GateStatus.WARN
                     notes.append("use reconcile: true to fail on unaccounted entities")
-            if min_cov is not None and expected and coverage < float(min_cov):
+            if min_cov is not None and expected and coverage < float(min_cov) and status != "DEPS_EXPECTED":
                 level = GateStatus.FAIL
                 notes.append(f"below min_coverage {fmt_pct(float(min_cov))}")
             if level != GateStatus.PASS:
@@ -190,6 +201,11 @@ class CoverageGate(Gate):
         line = (f"{proc.name}: {counts}; coverage {fmt_pct(pct(totals['accounted'], totals['expected']))} "
                 f"({totals['with_row']} with rows + {totals['failure_only']} failure-only "
                 f"of {totals['expected']} expected)")
+        if expected_absence:
+            names = sorted({u for ups in expected_absence.values() for u in ups})
+            line += (f"; DEPS_EXPECTED on {len(expected_absence)} date(s) "
+                     f"({min(expected_absence).isoformat()}..{max(expected_absence).isoformat()}): "
+                     f"upstream {', '.join(names)} short by expected skips")
         return line, findings
 
     @staticmethod

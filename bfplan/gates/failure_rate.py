@@ -8,17 +8,25 @@ days 1-14 90-100%, 15-21 60-75%, 22-28 40-50%, 29-59 25-30%, 60+ 15-20%), widene
 ``tolerance`` percentage points: a week outside its band warns (fails with ``strict: true``).
 High early-season rates are expected; only PROCESSING_ERROR is a bug, so any PROCESSING_ERROR
 fails the gate whatever the rates, naming the entities and dates. Categories that are neither
-expected skips nor PROCESSING_ERROR (e.g. the singular MISSING_DEPENDENCY) warn.
+expected skips nor PROCESSING_ERROR (e.g. the singular MISSING_DEPENDENCY) warn, unless they
+are ``DATE_LEVEL`` failures on dates an upstream was legitimately short (an early-season
+warm-up, see :mod:`bfplan.gates.upstream`): those are expected, and the summary says so.
+
+Bands per processor, first found: the ``bands`` option (a list for every processor, or a
+mapping ``{processor: [band, ...]}``), the ``baseline`` file (bands learned from a clean
+history by ``bfplan baseline``, see :mod:`bfplan.gates.baseline`), else the runbook's table.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from bfplan.failures import DATE_LEVEL, PROCESSING_ERROR
 from bfplan.gates.base import Finding, Gate, GateContext, GateResult
+from bfplan.gates.baseline import BaselineError, load_baseline
 from bfplan.gates.common import (
     DATE_SCHEMA,
     ENTITY_CAP,
@@ -34,6 +42,7 @@ from bfplan.gates.common import (
     season_start,
     stage_processors,
 )
+from bfplan.gates.upstream import explained_dates
 from bfplan.processors import Processor
 from bfplan.status import GateStatus
 
@@ -58,8 +67,13 @@ failed AS (
 ),
 date_level AS (SELECT DISTINCT d FROM fails WHERE e = '{date_level}'),
 expected_by_date AS (SELECT d, COUNT(*) AS expected FROM expected GROUP BY d),
-categories AS (SELECT d, c, COUNT(DISTINCT e) AS n FROM fails GROUP BY d, c),
-categories_by_date AS (SELECT d, ARRAY_AGG(STRUCT(c AS category, n AS n)) AS categories FROM categories GROUP BY d),
+categories AS (
+  SELECT d, c, COUNT(DISTINCT e) AS n, LOGICAL_AND(e = '{date_level}') AS date_level_only FROM fails GROUP BY d, c
+),
+categories_by_date AS (
+  SELECT d, ARRAY_AGG(STRUCT(c AS category, n AS n, date_level_only AS date_level_only)) AS categories
+  FROM categories GROUP BY d
+),
 dates AS (SELECT d FROM expected_by_date UNION DISTINCT SELECT d FROM categories_by_date)
 SELECT dates.d, x.expected, f.failed, k.categories, l.d IS NOT NULL AS date_level
 FROM dates
@@ -95,8 +109,14 @@ class FailureRateGate(Gate):
         processors=PROCESSORS_SCHEMA,
         season_start={**DATE_SCHEMA, "description": "Day 1 of the season (default: the plan's season_start "
                       "var/param, else the stage's first date)."},
-        bands={"description": "Expected failure % by season day ([] disables the band check).",
-               "type": "array", "items": _BAND_SCHEMA},
+        bands={"description": "Expected failure % by season day ([] disables the band check): a list for "
+               "every processor, or {processor: [band, ...]} (processors not named: the baseline, else the "
+               "runbook's table).",
+               "oneOf": [{"type": "array", "items": _BAND_SCHEMA},
+                         {"type": "object", "additionalProperties": {"type": "array", "items": _BAND_SCHEMA}}]},
+        baseline={"description": "A file of per-processor bands learned from a clean history by `bfplan "
+                  "baseline` (path relative to the plan); used for the processors it names that `bands` does not.",
+                  "type": "string", "minLength": 1},
         tolerance={**PERCENT_SCHEMA, "description": "Percentage points a week may stray outside its band "
                    "(default 5)."},
         strict={"description": "A week outside its band fails (default: it warns).", "type": "boolean"},
@@ -109,29 +129,32 @@ class FailureRateGate(Gate):
         if not ctx.dates:
             return GateResult(GateStatus.PASS, [], "no dates to check")
         procs, findings = stage_processors(ctx)
+        try:
+            learned = load_baseline(ctx)
+        except BaselineError as exc:
+            return GateResult.from_findings([*findings, Finding(str(exc), GateStatus.FAIL)], "no baseline")
         lines = []
         for proc in procs:
             if not proc.failures_table:
                 continue
-            line, found = self._check_processor(ctx, proc)
+            line, found = self._check_processor(ctx, proc, bands_for(ctx.options, learned, proc.name))
             lines.append(line)
             findings.extend(found)
         if not lines:
             return GateResult.from_findings(findings, "no failures tables in the stage")
         return GateResult.from_findings(findings, "; ".join(lines))
 
-    def _check_processor(self, ctx: GateContext, proc: Processor) -> tuple[str, list[Finding]]:
+    def _check_processor(self, ctx: GateContext, proc: Processor,
+                         bands: Sequence[Mapping[str, Any]]) -> tuple[str, list[Finding]]:
         skips = set(ctx.options.get("expected_skips") or proc.expected_skips)
-        ctes = entity_ctes(ctx, proc)
         params = query_params(ctx, proc, gate_processor=proc.name)
-        planned = set(ctx.dates)
-        rows = [r for r in ctx.warehouse.query(_RATES.format(ctes=ctes, date_level=DATE_LEVEL), params)
-                if r["d"] in planned]
+        rows = measure(ctx, proc)
         findings: list[Finding] = []
         per_category: Counter[str] = Counter()
         category_dates: dict[str, list[date]] = defaultdict(list)
+        date_level_dates: dict[str, set[date]] = defaultdict(set)
         rates: dict[date, tuple[int, int]] = {}
-        for r in sorted(rows, key=lambda r: r["d"]):
+        for r in rows:
             expected = r["expected"] or 0
             failed = expected if r["date_level"] else min(r["failed"] or 0, expected)
             if expected:
@@ -139,21 +162,28 @@ class FailureRateGate(Gate):
             for c in r["categories"] or []:
                 per_category[c["category"]] += c["n"]
                 category_dates[c["category"]].append(r["d"])
+                if c["date_level_only"]:
+                    date_level_dates[c["category"]].add(r["d"])
 
         if per_category.get(PROCESSING_ERROR):
             findings.extend(self._processing_errors(ctx, proc, params))
         odd = sorted(c for c in per_category if c not in skips and c != PROCESSING_ERROR)
+        # date-level failures where the processor's inputs were legitimately short: expected
+        warm_up = explained_dates(ctx, proc, sorted({d for c in odd for d in date_level_dates[c]}))
+        explained = {c for c in odd if set(category_dates[c]) <= (date_level_dates[c] & set(warm_up))}
         for c in odd:
+            if c in explained:
+                continue
             days = category_dates[c]
             findings.append(Finding(
                 f"{proc.name}: unexpected failure category {c}: {per_category[c]} entity-dates on "
                 f"{len(days)} date(s): {date_list(days)}", GateStatus.WARN, proc.name, proc.failures_table, days[0]))
-        findings.extend(self._bands(ctx, proc, rates))
+        findings.extend(self._bands(ctx, proc, rates, bands))
 
         failed_total = sum(f for f, _ in rates.values())
         expected_total = sum(x for _, x in rates.values())
         cats = ", ".join(
-            f"{c} {n} ({'expected' if c in skips else 'bug' if c == PROCESSING_ERROR else 'unexpected'})"
+            f"{c} {n} ({_kind(c, skips, explained)})"
             for c, n in sorted(per_category.items()))
         line = (f"{proc.name}: failure rate {fmt_pct(pct(failed_total, expected_total) if expected_total else 0)} "
                 f"({failed_total} of {expected_total} entity-dates)" + (f"; {cats}" if cats else ""))
@@ -177,8 +207,8 @@ class FailureRateGate(Gate):
         return findings
 
     @staticmethod
-    def _bands(ctx: GateContext, proc: Processor, rates: dict[date, tuple[int, int]]) -> list[Finding]:
-        bands = ctx.options.get("bands", DEFAULT_BANDS)
+    def _bands(ctx: GateContext, proc: Processor, rates: dict[date, tuple[int, int]],
+               bands: Sequence[Mapping[str, Any]]) -> list[Finding]:
         if not bands or not rates:
             return []
         tolerance = float(ctx.options.get("tolerance", DEFAULT_TOLERANCE))
@@ -187,8 +217,7 @@ class FailureRateGate(Gate):
         groups: dict[tuple[int, int], list[date]] = defaultdict(list)
         for d in sorted(rates):
             day = (d - start).days + 1
-            band = next((i for i, b in enumerate(bands) if b["from_day"] <= day
-                         and (b.get("to_day") is None or day <= b["to_day"])), None)
+            band = band_of(bands, day)
             if day >= 1 and band is not None:
                 groups[((day - 1) // 7 + 1, band)].append(d)
         findings = []
@@ -207,3 +236,37 @@ class FailureRateGate(Gate):
                 f"{f'-{to_day}' if to_day else '+'}",
                 level, proc.name, proc.failures_table, days[0]))
         return findings
+
+
+def measure(ctx: GateContext, proc: Processor) -> list[dict[str, Any]]:
+    """Per planned date of ``proc``, sorted: expected and failed entities, whether a
+    ``DATE_LEVEL`` failure took the whole date, and the failure categories (one query)."""
+    sql = _RATES.format(ctes=entity_ctes(ctx, proc), date_level=DATE_LEVEL)
+    planned = set(ctx.dates)
+    rows = ctx.warehouse.query(sql, query_params(ctx, proc, gate_processor=proc.name))
+    return sorted((r for r in rows if r["d"] in planned), key=lambda r: r["d"])
+
+
+def band_of(bands: Sequence[Mapping[str, Any]], day: int) -> int | None:
+    """The index of the band covering season ``day`` (the first that does), if any."""
+    return next((i for i, b in enumerate(bands) if b["from_day"] <= day
+                 and (b.get("to_day") is None or day <= b["to_day"])), None)
+
+
+def bands_for(options: Mapping[str, Any], learned: Mapping[str, Any], processor: str) -> Sequence[Mapping[str, Any]]:
+    """A processor's bands: the ``bands`` option (a list, or its entry in a mapping), else its
+    learned baseline, else the runbook's table (:data:`DEFAULT_BANDS`)."""
+    bands = options.get("bands")
+    if isinstance(bands, list):
+        return bands
+    if isinstance(bands, Mapping) and processor in bands:
+        return bands[processor]
+    return learned.get(processor, DEFAULT_BANDS)
+
+
+def _kind(category: str, skips: set[str], explained: set[str]) -> str:
+    if category in skips:
+        return "expected"
+    if category == PROCESSING_ERROR:
+        return "bug"
+    return "expected: upstream short" if category in explained else "unexpected"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.gates.conftest import failing
+from tests.gates.conftest import failing, write_plan
 
 
 def test_clean_pipeline_passes_every_gate_with_no_failing_finding(pipeline):
@@ -37,3 +37,15 @@ def test_gate_options_are_checked_when_the_plan_loads(pipeline):
                              "(did you mean 'reconcile'?)")
     assert lines[1].endswith(":18:36: phases[1].gates.after[1].contamination.strict: expected true or false, "
                              "got a string 'maybe'")
+
+
+def test_a_clean_run_with_its_learned_baseline_checks_with_no_warning_at_all(pipeline):
+    learned = pipeline.run("baseline", pipeline.plan, "-o", pipeline.folder / "baseline.yaml")
+    assert learned.exit_code == 0, learned.output
+    write_plan(pipeline.folder, failure_rate="baseline: baseline.yaml, strict: true")
+    report = pipeline.check()
+    assert report.status == "pass"
+    assert {g["gate"]: [f["detail"] for f in g["findings"]] for g in report.gates if g["findings"]} == {}
+    # the first day (every player INSUFFICIENT_DATA, no rows) is expected, not NO_DATA
+    (contamination,) = [g for g in report.gates if g["gate"] == "contamination"]
+    assert "1 EXPLAINED" in contamination["summary"]

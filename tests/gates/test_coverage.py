@@ -86,3 +86,34 @@ def test_named_entities_are_capped_and_the_rest_counted(pipeline, monkeypatch):
     (finding,) = pipeline.gate("coverage", {"reconcile": True}).findings
     assert finding.entities == ("p01", "p02")
     assert "unaccounted: p01, p02 (+4 more)" in finding.detail
+
+
+def test_deps_missing_is_expected_when_an_upstream_was_legitimately_short(pipeline):
+    import dataclasses
+    reg = pipeline.session.registry
+    report = reg.processors["report"]
+    # report, tracked: one league row a day, its date-level failures in gt.failures
+    reg.processors["report"] = dataclasses.replace(
+        report, failures_table="gt.failures",
+        expected_entities_sql="SELECT DISTINCT day AS partition_date, '*' AS entity_id FROM gt.box "
+                              "WHERE day IN UNNEST(@dates)")
+    for day in ("2021-11-01", "2021-11-03"):
+        pipeline.sql(f"DELETE FROM gt.report WHERE day = DATE '{day}'")
+        pipeline.sql("INSERT INTO gt.failures (processor_name, analysis_date, entity_id, failure_category) "
+                     f"VALUES ('report', DATE '{day}', 'DATE_LEVEL', 'MISSING_DEPENDENCY')")
+    try:
+        result = pipeline.gate("coverage", {}, phase="publish")
+        # 11-01: form (its input) skipped every player, INSUFFICIENT_DATA: expected; 11-03: form was whole
+        assert result.status == "warn"
+        assert [(f.date.isoformat(), f.detail.split(":")[0]) for f in result.findings] == [
+            ("2021-11-03", "report 2021-11-03 DEPS_MISSING")]
+        assert "1 DEPS_EXPECTED, 1 DEPS_MISSING, 4 OK" in result.summary
+        assert "DEPS_EXPECTED on 1 date(s) (2021-11-01..2021-11-01): upstream form short by expected skips" \
+            in result.summary
+        # an upstream entity with neither a row nor a failure record explains nothing
+        pipeline.sql("DELETE FROM gt.failures WHERE processor_name = 'form' AND analysis_date = DATE '2021-11-01' "
+                     "AND entity_id = 'p01'")
+        result = pipeline.gate("coverage", {}, phase="publish")
+        assert sorted(f.date.isoformat() for f in result.findings) == ["2021-11-01", "2021-11-03"]
+    finally:
+        reg.processors["report"] = report

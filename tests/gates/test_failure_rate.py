@@ -47,3 +47,78 @@ def test_date_level_failure_counts_the_whole_date_and_odd_categories_warn(pipeli
     assert "unexpected failure category MISSING_DEPENDENCY" in finding.detail
     assert finding.date.isoformat() == "2021-11-06"
     assert "failure rate 35.3% (12 of 34 entity-dates)" in result.summary
+
+
+def test_bands_per_processor_override_the_runbook_table_for_the_named_processors(pipeline):
+    band = [{"from_day": 1, "min_pct": 10, "max_pct": 20}]
+    assert pipeline.gate("failure_rate", {"bands": {"form": band}}).status == "pass"
+    # a processor the mapping does not name keeps the runbook's table (17.6% is not 90-100%)
+    result = pipeline.gate("failure_rate", {"bands": {"team": band}})
+    assert result.status == "warn" and "expected 90-100% ±5" in result.findings[0].detail
+
+
+def _rise(pipeline):
+    """p01 and p02 fail INSUFFICIENT_DATA on the last three days: 12 of 34 entity-dates, not 6."""
+    pipeline.sql("DELETE FROM gt.form WHERE day >= DATE '2021-11-04' AND player_id IN ('p01', 'p02')")
+    pipeline.sql("INSERT INTO gt.failures (processor_name, analysis_date, entity_id, failure_category) "
+                 "SELECT 'form', d, p, 'INSUFFICIENT_DATA' FROM (VALUES (DATE '2021-11-04'), (DATE '2021-11-05'), "
+                 "(DATE '2021-11-06')) AS t(d), (VALUES ('p01'), ('p02')) AS q(p)")
+
+
+def test_a_learned_baseline_passes_the_clean_history_and_a_real_rise_still_fails(pipeline):
+    out = pipeline.folder / "baseline.yaml"
+    learned = pipeline.run("baseline", pipeline.plan, "-o", out)
+    assert learned.exit_code == 0, learned.output
+    assert "{from_day: 1, min_pct: 17.6, max_pct: 17.7}" in out.read_text()  # form, one week
+    # the runbook's table warns on the clean history; its own baseline does not (relative path)
+    assert pipeline.gate("failure_rate", {}).status == "warn"
+    clean = pipeline.gate("failure_rate", {"baseline": "baseline.yaml", "strict": True})
+    assert clean.status == "pass" and clean.findings == []
+    # twice the failures: 35.3% is more than 5 points above anything the clean history had
+    _rise(pipeline)
+    result = pipeline.gate("failure_rate", {"baseline": "baseline.yaml", "strict": True})
+    assert result.status == "fail"
+    (finding,) = result.findings
+    assert "failure rate 35.3% (12 of 34 entity-dates), expected 17.6-17.7% ±5" in finding.detail
+    assert pipeline.gate("failure_rate", {"baseline": "baseline.yaml"}).status == "warn"
+    # a wider tolerance absorbs it; `bands` for the processor wins over the baseline
+    assert pipeline.gate("failure_rate", {"baseline": "baseline.yaml", "tolerance": 20}).status == "pass"
+    assert pipeline.gate("failure_rate", {"baseline": "baseline.yaml", "strict": True,
+                                          "bands": {"form": [{"from_day": 1, "min_pct": 30, "max_pct": 40}]}}
+                         ).status == "pass"
+
+
+def test_a_missing_baseline_fails_and_a_history_with_a_bug_is_not_learned(pipeline):
+    result = pipeline.gate("failure_rate", {"baseline": "nowhere.yaml"})
+    assert result.status == "fail" and "baseline file" in result.findings[0].detail
+    assert "bfplan baseline PLAN" in result.findings[0].detail
+    write_plan(pipeline.folder, error_entity="p03", error_date="2021-11-05")
+    pipeline.run("run", pipeline.plan, "--only", "form", "--force", "--json")
+    refused = pipeline.run("baseline", pipeline.plan)
+    assert refused.exit_code == 2
+    assert "not a clean history: PROCESSING_ERROR (a bug) on 1 processor-date(s): form 2021-11-05" in refused.output
+
+
+def test_a_date_level_failure_is_expected_when_the_upstream_was_legitimately_short(pipeline):
+    import dataclasses
+    reg = pipeline.session.registry
+    report = reg.processors["report"]
+    reg.processors["report"] = dataclasses.replace(
+        report, failures_table="gt.failures",
+        expected_entities_sql="SELECT DISTINCT day AS partition_date, '*' AS entity_id FROM gt.box "
+                              "WHERE day IN UNNEST(@dates)")
+    pipeline.sql("INSERT INTO gt.failures (processor_name, analysis_date, entity_id, failure_category) "
+                 "VALUES ('report', DATE '2021-11-01', 'DATE_LEVEL', 'MISSING_DEPENDENCY')")
+    try:
+        # 2021-11-01: form (report's input) skipped every player: expected
+        result = pipeline.gate("failure_rate", {"bands": []}, phase="publish")
+        assert result.status == "pass", result.findings
+        assert "MISSING_DEPENDENCY 1 (expected: upstream short)" in result.summary
+        # 2021-11-05: form was whole, so the same failure is unexpected
+        pipeline.sql("INSERT INTO gt.failures (processor_name, analysis_date, entity_id, failure_category) "
+                     "VALUES ('report', DATE '2021-11-05', 'DATE_LEVEL', 'MISSING_DEPENDENCY')")
+        result = pipeline.gate("failure_rate", {"bands": []}, phase="publish")
+        assert result.status == "warn"
+        assert "unexpected failure category MISSING_DEPENDENCY: 2 entity-dates" in result.findings[0].detail
+    finally:
+        reg.processors["report"] = report
