@@ -13,20 +13,21 @@ it has in the plan. Each result is appended to the ledger's gate results under a
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from bfplan.errors import UsageError
-from bfplan.gates.base import GateContext, GateResult
-from bfplan.ledger.ledger import Ledger, new_run_id
+from bfplan.gates.base import Finding, GateContext, GateResult
+from bfplan.ledger.ledger import Ledger, PartitionState, new_run_id
 from bfplan.ledger.lineage import VersionIndex
 from bfplan.plan.dates import expand_dates
 from bfplan.plan.marks import did_you_mean
 from bfplan.plan.model import Plan
 from bfplan.plugins import Registry
 from bfplan.run.gates import evaluate, fingerprint, gate_context, plan_gates
-from bfplan.status import GateStatus
+from bfplan.status import GateStatus, PartitionStatus
 from bfplan.warehouse.base import Warehouse
 
 
@@ -68,7 +69,8 @@ def run_checks(plan: Plan, registry: Registry, warehouse: Warehouse, *, gate: st
     run_id = run_id or new_run_id("check-")
     ledger = Ledger(warehouse, plan.name)
     ledger.ensure_tables()
-    versions = VersionIndex.from_state(ledger.current([r.name for _, r in plan.processor_refs()]))
+    states = ledger.current([r.name for _, r in plan.processor_refs()])
+    versions = VersionIndex.from_state(states)
     report = CheckReport(run_id)
     t0 = time.perf_counter()
     phase_dates: dict[int, list[date]] = {}
@@ -81,7 +83,7 @@ def run_checks(plan: Plan, registry: Registry, warehouse: Warehouse, *, gate: st
                            mode=mode or plan.mode, run_id=run_id)
         current = fingerprint(plan, spec, dates, versions)
         g0 = time.perf_counter()
-        result = evaluate(registry.gates[spec.name], ctx, spec, ledger, current)
+        result = unbuilt_collapsed(evaluate(registry.gates[spec.name], ctx, spec, ledger, current), states)
         status = _effective(result, spec.severity, strict)
         report.gates.append({
             "gate": spec.name, "stage": spec.stage, "status": status, "gate_status": result.status,
@@ -94,6 +96,29 @@ def run_checks(plan: Plan, registry: Registry, warehouse: Warehouse, *, gate: st
     report.duration_s = time.perf_counter() - t0
     report.exit_code = 1 if report.status is GateStatus.FAIL else 0
     return report
+
+
+def unbuilt_collapsed(result: GateResult, states: Mapping[tuple[str, date], PartitionState]) -> GateResult:
+    """The result with the findings about partitions that were never built (blocked, failed,
+    held by a breaker, not run yet) folded into one warning per processor and reason: a gate
+    judging data that is not there repeats what the ledger already says, once per date."""
+    kept: list[Finding] = []
+    unbuilt: dict[tuple[str, str], list[Finding]] = {}
+    for f in result.findings:
+        st = states.get((f.processor, f.date)) if f.processor and f.date else None
+        if f.processor and f.date and (st is None or st.status != PartitionStatus.DONE):
+            why = "not run yet" if st is None else f"{st.status}: {st.error or 'no reason recorded'}"
+            unbuilt.setdefault((f.processor, why), []).append(f)
+        else:
+            kept.append(f)
+    if not unbuilt:
+        return result
+    for (proc, why), found in unbuilt.items():
+        days = sorted(f.date for f in found if f.date)
+        kept.append(Finding(f"{proc}: {len(days)} date(s) not built ({days[0]}..{days[-1]}), {why}",
+                            GateStatus.WARN, proc, found[0].table, days[0]))
+    worst = max((GateStatus(f.status) for f in kept), key=lambda s: s.level)
+    return GateResult(worst, kept, result.summary)
 
 
 def _effective(result: GateResult, severity: str, strict: bool) -> GateStatus:

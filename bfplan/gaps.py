@@ -20,14 +20,14 @@ row deleted by hand is a gap:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from bfplan.degraded import built_on_losses, causes_in
 from bfplan.failures import DATE_LEVEL, NOT_DATE_LEVEL, STANDS
-from bfplan.ledger.ledger import Ledger
+from bfplan.ledger.ledger import Ledger, PartitionState
 from bfplan.ledger.lineage import Read, current_reads, stale_partitions
 from bfplan.ledger.losses import find_losses
 from bfplan.modes import policy_for
@@ -38,7 +38,7 @@ from bfplan.processors import Processor
 from bfplan.quality import judge, measure, window_start
 from bfplan.run.params import processor_params
 from bfplan.sources import changed_sources
-from bfplan.status import GateStatus
+from bfplan.status import GateStatus, PartitionStatus
 from bfplan.warehouse.base import Warehouse, check_identifier
 
 GAP_TYPES = ("missing_date", "partial", "null_field", "zero_value", "cascade", "degraded")
@@ -252,6 +252,14 @@ def _not_ready(plan: Plan, registry: Registry, wh: Warehouse, planned: dict[str,
     return gaps
 
 
+def _why_unbuilt(gap: Gap, states: Mapping[tuple[str, date], PartitionState]) -> Gap:
+    """A missing or partial partition the ledger says was not built names why (what blocked it)."""
+    st = states.get((gap.processor, gap.date))
+    if gap.type not in ("missing_date", "partial") or st is None or st.status == PartitionStatus.DONE:
+        return gap
+    return replace(gap, detail=f"{gap.detail}; not built: {st.status} ({st.error or 'no reason recorded'})")
+
+
 def find_gaps(plan: Plan, registry: Registry, wh: Warehouse, *, start: date | None = None, end: date | None = None,
               processors: Iterable[str] | None = None) -> list[Gap]:
     """Every gap of the plan's processors over their planned dates, sorted."""
@@ -272,7 +280,9 @@ def find_gaps(plan: Plan, registry: Registry, wh: Warehouse, *, start: date | No
             p = registry.processors[st.processor]
             gaps.append(Gap(st.processor, p.table, st.date, "cascade", f"stale: {st.reason}"))
     policy = policy_for(plan.mode)
-    for change in changed_sources(registry.processors, Ledger(wh, plan.name).current(list(planned)), planned,
+    states = Ledger(wh, plan.name).current(list(planned))
+    gaps = [_why_unbuilt(g, states) for g in gaps]
+    for change in changed_sources(registry.processors, states, planned,
                                   lambda name: processor_params(plan, name, policy)):
         p = registry.processors[change.processor]
         gaps.append(Gap(change.processor, p.table, change.date, "cascade", f"stale: {change.detail}"))

@@ -56,6 +56,23 @@ def _label(node: NodeId) -> str:
     return node.processor if isinstance(node, ProcNode) else node.label
 
 
+def _blocked_by_cause(g: nx.DiGraph, outcomes: Mapping[NodeId, NodeOutcome], *,
+                      dated: bool = False) -> dict[str, set[NodeId]]:
+    """Each failed node or gate (by label; ``dated``: a node's with its dates), and the
+    processor nodes it kept from running."""
+    by_cause: dict[str, set[NodeId]] = {}
+    for node, o in outcomes.items():
+        if o.status in (PartitionStatus.FAILED, GateStatus.FAIL):
+            down = {n for n in nx.descendants(g, node) if isinstance(n, ProcNode) and n not in outcomes}
+            label = _node_label(node, o) if dated and isinstance(node, ProcNode) else _label(node)
+            by_cause.setdefault(label, set()).update(down)
+    return by_cause
+
+
+def _node_label(node: NodeId, o: NodeOutcome) -> str:
+    return f"{_label(node)} {o.dates[0]}..{o.dates[-1]}" if o.dates else _label(node)
+
+
 def summarize(run_id: str, plan: str, work: Work, dag: Dag, outcomes: Mapping[NodeId, NodeOutcome], *,
               interrupted: bool, duration: float, stopped_by: str | None) -> RunSummary:
     """Count partitions and gates by outcome; name what failed and what each failure blocked."""
@@ -85,11 +102,7 @@ def summarize(run_id: str, plan: str, work: Work, dag: Dag, outcomes: Mapping[No
     never_ran = [n for n in g if isinstance(n, ProcNode) and n not in outcomes]
     for n in never_ran:
         parts["blocked"] += len(g.nodes[n]["dates"])
-    by_cause: dict[str, set[NodeId]] = {}
-    for node, o in outcomes.items():
-        if o.status in (PartitionStatus.FAILED, GateStatus.FAIL):
-            down = {n for n in nx.descendants(g, node) if isinstance(n, ProcNode) and n not in outcomes}
-            by_cause.setdefault(_label(node), set()).update(down)
+    by_cause = _blocked_by_cause(g, outcomes)
     blocked_by = [{"node": cause, "blocked_nodes": len(down),
                    "blocked_partitions": sum(len(g.nodes[n]["dates"]) for n in down),
                    "first_date": str(min(g.nodes[n]["dates"][0] for n in down))}
@@ -106,11 +119,15 @@ def record_unstarted(ledger: Ledger, registry: Registry, run_id: str, g: nx.DiGr
     """Ledger records for the partitions this run did not start: blocked by a failure upstream,
     held by an open circuit breaker, or queued when the run stopped."""
     unstarted = (PartitionStatus.CIRCUIT_BROKEN, PartitionStatus.BLOCKED)
+    cause: dict[NodeId, str] = {}
+    for label, down in sorted(_blocked_by_cause(g, outcomes, dated=True).items(), reverse=True):
+        cause.update(dict.fromkeys(down, label))  # the first cause (by name) wins
     for node in [*blocked, *(n for n, o in outcomes.items() if o.status in unstarted)]:
         if not isinstance(node, ProcNode) or (node in outcomes and outcomes[node].status not in unstarted):
             continue
         status = PartitionStatus(outcomes[node].status) if node in outcomes else PartitionStatus.BLOCKED
-        why = outcomes[node].error if node in outcomes else "blocked by an upstream failure"
+        why = outcomes[node].error if node in outcomes else (f"blocked by {cause[node]}, which failed" if node in cause
+                                                            else "blocked by an upstream failure")
         proc = registry.processors[node.processor]
         ledger.buffer(ledger.partition_records(
             run_id, node.processor, proc.table, g.nodes[node]["dates"], status, attempt=0, started_at=utcnow(),
