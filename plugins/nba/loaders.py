@@ -67,7 +67,7 @@ _COUNTS = {c: {"range": [0, None]} for c in ("fgm", "fga", "fg3m", "fg3a", "ftm"
 RAW_CONTRACTS: dict[str, dict[str, Any]] = {
     "nbac_schedule": {"unique_key": ["game_date", "game_id"], "columns": {
         "game_id": {"not_null": True}, "home_team_abbr": {"not_null": True}, "away_team_abbr": {"not_null": True},
-        "game_status": {"accepted": [1, 2, 3]}}},
+        "game_status": {"accepted": [1, 2, 3, 4]}}},
     "nbac_gamebook": {"unique_key": ["game_date", "game_id", "player_lookup"], "columns": {
         "player_lookup": {"not_null": True}, "team_abbr": {"not_null": True},
         "player_status": {"accepted": ["active", "dnp", "inactive"]}, "points": {"range": [0, 100]},
