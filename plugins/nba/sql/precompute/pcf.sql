@@ -14,7 +14,8 @@
 --   * total_composite_adjustment = (fatigue - 100) / 20 + mismatch + pace + usage + deferred.
 --   * is_production_ready = UPGC L10 completeness >= 90 and the PSZA and opponent TDZA rows exist
 --     and are production-ready. Incomplete data is recorded on the row, never a failure.
---   * failures: season days 0-13 -> INSUFFICIENT_DATA 'early season bootstrap'; an impossible
+--   * failures (first match wins): an open entity circuit breaker -> CIRCUIT_BREAKER_ACTIVE (spec §4);
+--     season days 0-13 -> INSUFFICIENT_DATA 'early season bootstrap'; an impossible
 --     UPGC value -> INVALID_UPSTREAM (bad data upstream, correctable; never PROCESSING_ERROR, a bug).
 WITH
 -- @include _batch_season.sql date_col=game_date
@@ -96,6 +97,8 @@ judged AS (
          (fatigue_score - 100) / 20.0 AS fatigue_adjustment,
          IFNULL(l10_completeness_pct, 0) >= 90 AS upgc_ready,
          CASE
+           -- spec §4: the circuit breaker is checked first (daily mode trips it; no retry)
+           WHEN player_lookup IN UNNEST(@circuit_broken_entities) THEN 'CIRCUIT_BREAKER_ACTIVE'
            WHEN season_day < 14 THEN 'INSUFFICIENT_DATA'
            WHEN games_in_last_7_days > 7 OR games_in_last_7_days < 0 OR minutes_in_last_7_days < 0
                 OR back_to_backs_last_14_days > 13 OR back_to_backs_last_14_days < 0 THEN 'INVALID_UPSTREAM'
@@ -153,6 +156,7 @@ SELECT
   CAST(CASE failure_category
     WHEN 'INSUFFICIENT_DATA' THEN 'early season bootstrap'
     WHEN 'INVALID_UPSTREAM' THEN 'sanity check failed: impossible UPGC workload value'
+    WHEN 'CIRCUIT_BREAKER_ACTIVE' THEN 'circuit breaker open after repeated failures: not retried'
   END AS STRING) AS failure_reason,
   CAST(failure_category = 'INVALID_UPSTREAM' AS BOOL) AS can_retry,
   CAST(IF(failure_category = 'INVALID_UPSTREAM', 'INVALID_VALUE', NULL) AS STRING) AS failure_type,
