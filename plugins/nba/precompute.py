@@ -16,6 +16,8 @@ Choices the spec left open, fixed here (the SQL files repeat them where they app
 * **Completeness** is always computed and stored (``completeness_percentage``,
   ``expected_game_count`` / ``actual_game_count``, ``is_production_ready``), but the per-entity
   ``INCOMPLETE_DATA`` check only runs in daily mode: backfill mode skips it (spec §6 item 2).
+  It also waits out the completeness checker's own 30-day bootstrap window (spec §1): season days
+  0-29 are never ``INCOMPLETE_DATA`` (``completeness_checked`` in ``sql/precompute/_batch_season.sql``).
   Player completeness = the player's games ÷ the scheduled games of the player's latest team;
   ``expected_game_count`` / ``actual_game_count`` / ``missing_dates`` always describe the
   14-day window that the DNP-vs-data-gap classification (spec §4) uses. TDZA completeness = the

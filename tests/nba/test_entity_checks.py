@@ -1,7 +1,9 @@
-"""Spec §4's per-entity checks, in order: the circuit breaker first.
+"""Spec §4's per-entity checks, in order: circuit breaker, then completeness outside bootstrap.
 
 * PCF and MLFS report an entity whose circuit breaker is open (``@circuit_broken_entities``, which
   daily mode fills) as ``CIRCUIT_BREAKER_ACTIVE`` before any other check, bootstrap days included.
+* Daily mode's ``INCOMPLETE_DATA`` waits out the completeness checker's own 30-day bootstrap
+  window (spec §1): season day 29 is never incomplete, day 30 is.
 """
 
 from __future__ import annotations
@@ -85,3 +87,43 @@ def test_mlfs_reports_an_open_circuit_breaker_first() -> None:
                 "CIRCUIT_BREAKER_ACTIVE", BROKEN, False)
     finally:
         w.close()
+
+
+# --- the completeness checker's 30-day bootstrap window ----------------------------------------
+
+
+def test_daily_incomplete_data_starts_on_season_day_30(wh: DuckDBWarehouse) -> None:
+    fx = Fixture()
+    # BOS plays every day from day 0 (opening night); its games of days 20 and 24 have no shot
+    # events, so the last 15 games before day 29 (days 14..28) and day 30 (days 15..29) are both
+    # 13/15 = 86.7% complete, under 90%
+    for n in range(31):
+        fx.game(day(n), "NYK", "BOS")
+        zoned = n not in (20, 24)
+        fx.tdgs(day(n), "BOS", "NYK", paint=(10, 20) if zoned else None, mid=(5, 10) if zoned else None)
+    fx.write(wh)
+    result = run(wh, PROCESSORS["tdza"], [day(29), day(30)], mode="daily")
+    fails = _by_date_entity(wh, "tdza")
+    # day 29 is inside the window: BOS is written (completeness stored, not enforced)
+    assert result.rows[day(29)] == 1
+    assert (day(29), "BOS") not in fails
+    bos = by_key(rows(wh, precompute.TDZA, "analysis_date = @d", d=day(29)), "team_abbr")["BOS"]
+    assert bos["completeness_percentage"] == pytest.approx(100 * 13 / 15) and bos["is_production_ready"] is False
+    # day 30 is past it: INCOMPLETE_DATA, as before
+    assert result.rows[day(30)] == 0
+    assert fails[(day(30), "BOS")]["failure_category"] == "INCOMPLETE_DATA"
+    # NYK has no TDGS rows: too few games inside the window, incomplete past it
+    assert fails[(day(29), "NYK")]["failure_category"] == "INSUFFICIENT_DATA"
+    assert fails[(day(30), "NYK")]["failure_category"] == "INCOMPLETE_DATA"
+    # an open circuit breaker still comes first, past the window too
+    run(wh, PROCESSORS["tdza"], [day(30)], mode="daily", params={"circuit_broken_entities": ["BOS"]})
+    assert _by_date_entity(wh, "tdza")[(day(30), "BOS")]["failure_category"] == "CIRCUIT_BREAKER_ACTIVE"
+
+
+def test_the_bootstrap_window_is_one_rule_in_one_place() -> None:
+    sql_dir = Path(precompute.SQL_DIR)
+    assert ">= 30 AS completeness_checked" in (sql_dir / "_batch_season.sql").read_text()
+    for name in ("tdza", "psza", "pdc"):
+        text = (sql_dir / f"{name}.sql").read_text()
+        assert "WHEN completeness_checked AND" in text, name
+        assert "WHEN @check_completeness" not in text, name
