@@ -61,6 +61,7 @@ PGS = "nba_analytics.player_game_summary"
 TDGS = "nba_analytics.team_defense_game_summary"
 TOGS = "nba_analytics.team_offense_game_summary"
 UPGC = "nba_analytics.upcoming_player_game_context"
+UTGC = "nba_analytics.upcoming_team_game_context"
 TDZA = "nba_precompute.team_defense_zone_analysis"
 PSZA = "nba_precompute.player_shot_zone_analysis"
 PCF = "nba_precompute.player_composite_factors"
@@ -147,7 +148,7 @@ def precompute_processors() -> list[SqlProcessor]:
             name="pcf",
             table=PCF,
             partition_column="game_date",
-            inputs=(UPGC, PSZA, TDZA, SCHEDULE),
+            inputs=(UPGC, UTGC, PSZA, TDZA, SCHEDULE),  # spec §3: "UPGC and UTGC for the date"
             entity_key=("player_lookup",),
             # opponent_strength_score is hard-coded 0.0 (deferred): checking it is the spec's trap
             critical_fields={"shot_zone_mismatch_score": "not_null"},

@@ -360,6 +360,7 @@ def _pcf_world(wh: DuckDBWarehouse, d: date) -> None:
     fx.upgc(d, "midguy", opponent="OPB", projected_usage_rate=26.0, usage_rate_last_7=25.0, star_teammates_out=1)
     fx.upgc(d, "balanced", opponent="OPA")
     fx.upgc(d, "nozone", opponent="OPA")
+    fx.utgc(d, "BOS")  # every player above plays for BOS
     fx.write(wh)
     wh.ensure_table(precompute.PSZA, PSZA_MIN)
     wh.append_rows(

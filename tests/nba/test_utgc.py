@@ -136,3 +136,26 @@ def test_utgc_declaration_and_expected_entities(wh):
     bos_season().write(wh)
     got = wh.query(p.expected_entities_sql, {"dates": [NOV4]})
     assert sorted(r["entity_id"] for r in got) == ["BOS", "MIA"]
+
+
+def test_pcf_reads_the_team_context_of_the_date(tmp_path):
+    """Spec §3: PCF's inputs are UPGC and UTGC for the date; a missing UTGC row makes it not ready."""
+    from .fixtures import day
+    from .fixtures import run as run_node
+    from .test_precompute import PROCESSORS, _pcf_world
+
+    assert "nba_analytics.upcoming_team_game_context" in PROCESSORS["pcf"].inputs
+    w = DuckDBWarehouse(":memory:")
+    try:
+        d = day(30)
+        _pcf_world(w, d)  # BOS players, with BOS's UTGC row of the date
+        run_node(w, PROCESSORS["pcf"], [d])
+        slasher = by(w.query("SELECT * FROM nba_precompute.player_composite_factors"), "player_lookup")["slasher"]
+        assert slasher["upstream_utgc_ready"] is True and slasher["is_production_ready"] is True
+        w.execute(f"DELETE FROM {UTGC}")
+        run_node(w, PROCESSORS["pcf"], [d])
+        rows = w.query("SELECT * FROM nba_precompute.player_composite_factors")
+        assert len(rows) == 8  # still written (spec: incomplete data is logged, the row still written)
+        assert {(r["upstream_utgc_ready"], r["is_production_ready"]) for r in rows} == {(False, False)}
+    finally:
+        w.close()
