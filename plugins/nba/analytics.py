@@ -1,4 +1,4 @@
-"""Phase 3 (``nba_analytics``): the four analytics processors, each one BigQuery SQL file.
+"""Phase 3 (``nba_analytics``): the five analytics processors, each one BigQuery SQL file.
 
 Every processor reads only ``nba_raw`` tables (declared in ``inputs``, which is where the DAG's
 lineage comes from) and rewrites ``game_date`` partitions. Column contracts: ``TABLES.md``;
@@ -51,7 +51,7 @@ FROM (
 
 
 def analytics_processors() -> list[SqlProcessor]:
-    """PGS, TDGS, TOGS and UPGC, in that order."""
+    """PGS, TDGS, TOGS, UPGC and UTGC, in that order."""
     return [
         SqlProcessor(
             name="pgs",
@@ -119,5 +119,21 @@ def analytics_processors() -> list[SqlProcessor]:
             contract={"unique_key": ["game_date", "player_lookup"]},
             description="Phase 3: one row per player with a game (rest, recent form, pace, injuries, completeness)",
             sql_path=SQL_DIR / "upgc.sql",
+        ),
+        SqlProcessor(
+            name="utgc",
+            table="nba_analytics.upcoming_team_game_context",
+            partition_column="game_date",
+            inputs=(SCHEDULE, TEAM_BOX, INJURIES, GAMEBOOK),
+            entity_key=("team_abbr",),
+            expected_entities_sql=_SCHEDULED_TEAMS_SQL,
+            lookback_days=None,  # rest, streaks and travel look back to season start
+            clustering=("team_abbr",),
+            # two rows per scheduled game: one per team and date, both sides of each game
+            contract={"unique_key": ["game_date", "team_abbr"],
+                      "columns": {"game_number_in_season": {"not_null": True, "range": [1, 110]},
+                                  "travel_miles": {"range": [0, 3500]}}},
+            description="Phase 3: one row per team per scheduled game (rest, streaks, starters out, travel)",
+            sql_path=SQL_DIR / "utgc.sql",
         ),
     ]

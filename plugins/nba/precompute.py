@@ -16,6 +16,8 @@ Choices the spec left open, fixed here (the SQL files repeat them where they app
 * **Completeness** is always computed and stored (``completeness_percentage``,
   ``expected_game_count`` / ``actual_game_count``, ``is_production_ready``), but the per-entity
   ``INCOMPLETE_DATA`` check only runs in daily mode: backfill mode skips it (spec §6 item 2).
+  It also waits out the completeness checker's own 30-day bootstrap window (spec §1): season days
+  0-29 are never ``INCOMPLETE_DATA`` (``completeness_checked`` in ``sql/precompute/_batch_season.sql``).
   Player completeness = the player's games ÷ the scheduled games of the player's latest team;
   ``expected_game_count`` / ``actual_game_count`` / ``missing_dates`` always describe the
   14-day window that the DNP-vs-data-gap classification (spec §4) uses. TDZA completeness = the
@@ -59,6 +61,7 @@ PGS = "nba_analytics.player_game_summary"
 TDGS = "nba_analytics.team_defense_game_summary"
 TOGS = "nba_analytics.team_offense_game_summary"
 UPGC = "nba_analytics.upcoming_player_game_context"
+UTGC = "nba_analytics.upcoming_team_game_context"
 TDZA = "nba_precompute.team_defense_zone_analysis"
 PSZA = "nba_precompute.player_shot_zone_analysis"
 PCF = "nba_precompute.player_composite_factors"
@@ -145,7 +148,7 @@ def precompute_processors() -> list[SqlProcessor]:
             name="pcf",
             table=PCF,
             partition_column="game_date",
-            inputs=(UPGC, PSZA, TDZA, SCHEDULE),
+            inputs=(UPGC, UTGC, PSZA, TDZA, SCHEDULE),  # spec §3: "UPGC and UTGC for the date"
             entity_key=("player_lookup",),
             # opponent_strength_score is hard-coded 0.0 (deferred): checking it is the spec's trap
             critical_fields={"shot_zone_mismatch_score": "not_null"},

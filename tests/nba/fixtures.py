@@ -180,10 +180,14 @@ UPGC_COLUMNS: dict[str, str] = {
     "data_hash": _S,
 }
 
+#: the UTGC columns PCF reads (it only needs the team's row of the date)
+UTGC_COLUMNS: dict[str, str] = {"game_id": _S, "game_date": _D, "team_abbr": _S, "opponent_team_abbr": _S}
+
 PGS = "nba_analytics.player_game_summary"
 TDGS = "nba_analytics.team_defense_game_summary"
 TOGS = "nba_analytics.team_offense_game_summary"
 UPGC = "nba_analytics.upcoming_player_game_context"
+UTGC = "nba_analytics.upcoming_team_game_context"
 SCHEDULE = "nba_raw.nbac_schedule"
 GAMEBOOK = "nba_raw.nbac_gamebook_player_stats"
 
@@ -368,6 +372,10 @@ class Fixture:
         row.update(values)
         self.add(TOGS, **row)
 
+    def utgc(self, d: date, team: str = "BOS", opponent: str = "OPP") -> None:
+        """A team's context row for a game (PCF only checks that it exists)."""
+        self.add(UTGC, game_id=game_id(d, opponent, team), game_date=d, team_abbr=team, opponent_team_abbr=opponent)
+
     def upgc(self, d: date, player: str, team: str = "BOS", opponent: str = "OPP", **values: Any) -> None:
         """A player's context for a game: 2 days' rest, light load, 25 years old by default."""
         row: dict[str, Any] = {
@@ -420,6 +428,7 @@ class Fixture:
             TDGS: TDGS_COLUMNS,
             TOGS: TOGS_COLUMNS,
             UPGC: UPGC_COLUMNS,
+            UTGC: UTGC_COLUMNS,
             SCHEDULE: raw_columns(SCHEDULE),
             GAMEBOOK: raw_columns(GAMEBOOK),
         }
@@ -520,6 +529,7 @@ def league(fx: Fixture, *, last_day: int = LEAGUE_DAY) -> None:
                         fx.pgs(d, name, team, opp, game_id=gid, is_home=team == home, points=12)
                         fx.gamebook(d, name, team, opp, game_id=gid)
                 if n == last_day:
+                    fx.utgc(d, team, opp)
                     for name in [player] + [x for x, (t_i, _) in extra.items() if t_i == i]:
                         fx.upgc(
                             d,

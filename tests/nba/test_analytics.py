@@ -427,7 +427,7 @@ def test_upgc_first_game_has_no_history(wh):
 
 
 def test_processor_declarations():
-    assert [p.name for p in analytics.analytics_processors()] == ["pgs", "tdgs", "togs", "upgc"]
+    assert [p.name for p in analytics.analytics_processors()] == ["pgs", "tdgs", "togs", "upgc", "utgc"]
     for p in PROC.values():
         assert p.table.startswith("nba_analytics.") and p.partition_column == "game_date"
         assert p.inputs and all(t.startswith("nba_raw.") for t in p.inputs)

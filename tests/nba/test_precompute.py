@@ -142,10 +142,10 @@ def test_tdza_bootstrap_days_write_no_rows_but_failures(wh: DuckDBWarehouse) -> 
 
 def test_tdza_relaxed_threshold_and_zone_less_games(wh: DuckDBWarehouse) -> None:
     fx = Fixture()
-    # BOS plays every day from day 0; games on days 3 and 7 have no shot events
-    for n in range(21):
+    # BOS plays every day from day 0 to day 34; games on days 3, 7, 20 and 24 have no shot events
+    for n in range(35):
         fx.game(day(n), "NYK", "BOS")
-        zoned = n not in (3, 7)
+        zoned = n not in (3, 7, 20, 24)
         fx.tdgs(day(n), "BOS", "NYK", paint=(10, 20) if zoned else None, mid=(5, 10) if zoned else None, three=(10, 30))
     fx.write(wh)
     # day 20: threshold min(5 + 20 DIV 3, 14) = 11 <= 15 games; backfill: completeness not enforced
@@ -158,19 +158,24 @@ def test_tdza_relaxed_threshold_and_zone_less_games(wh: DuckDBWarehouse) -> None
     assert bos["three_pt_attempts_allowed_per_game"] == pytest.approx(30.0)
     assert bos["expected_game_count"] == 15 and bos["actual_game_count"] == 14
     assert bos["completeness_percentage"] == pytest.approx(100 * 14 / 15)
-    # daily mode enforces completeness: at day 16 the last 15 scheduled games (days 1..15) hold two
-    # zone-less games -> 13/15 = 86.7% < 90% -> INCOMPLETE_DATA, a correctable data gap
+    # daily mode, day 16: the last 15 scheduled games (days 1..15) hold two zone-less games ->
+    # 13/15 = 86.7% < 90%, but inside the completeness checker's 30-day bootstrap window: written
     res = run(wh, PROCESSORS["tdza"], [day(16)], mode="daily")
-    assert res.failures == {"INCOMPLETE_DATA": 2}  # NYK has no TDGS rows at all
-    bos_fail = by_key(failures(wh, "tdza"), "entity_id")["BOS"]
+    assert res.rows == {day(16): 1}
+    assert res.failures == {"INSUFFICIENT_DATA": 1}  # NYK has no TDGS rows at all
+    # daily mode, day 34: days 19..33 hold two zone-less games (20, 24) -> 13/15 -> INCOMPLETE_DATA,
+    # a correctable data gap
+    res = run(wh, PROCESSORS["tdza"], [day(34)], mode="daily")
+    assert res.failures == {"INCOMPLETE_DATA": 2}  # NYK: no TDGS rows, 0/15 complete
+    bos_fail = by_key([f for f in failures(wh, "tdza") if f["analysis_date"] == day(34)], "entity_id")["BOS"]
     assert bos_fail["failure_category"] == "INCOMPLETE_DATA"
     assert bos_fail["failure_type"] == "DATA_GAP" and bos_fail["is_correctable"] is True
     assert bos_fail["can_retry"] is True
     assert (bos_fail["expected_game_count"], bos_fail["actual_game_count"]) == (15, 13)
-    assert json.loads(bos_fail["missing_dates"]) == [day(3).isoformat(), day(7).isoformat()]
+    assert json.loads(bos_fail["missing_dates"]) == [day(20).isoformat(), day(24).isoformat()]
     # the same date in backfill mode is written (completeness is stored, not enforced)
-    res = run(wh, PROCESSORS["tdza"], [day(16)])
-    assert res.rows == {day(16): 1}
+    res = run(wh, PROCESSORS["tdza"], [day(34)])
+    assert res.rows == {day(34): 1}
 
 
 # --- PSZA ---------------------------------------------------------------------------------------
@@ -355,6 +360,7 @@ def _pcf_world(wh: DuckDBWarehouse, d: date) -> None:
     fx.upgc(d, "midguy", opponent="OPB", projected_usage_rate=26.0, usage_rate_last_7=25.0, star_teammates_out=1)
     fx.upgc(d, "balanced", opponent="OPA")
     fx.upgc(d, "nozone", opponent="OPA")
+    fx.utgc(d, "BOS")  # every player above plays for BOS
     fx.write(wh)
     wh.ensure_table(precompute.PSZA, PSZA_MIN)
     wh.append_rows(
@@ -483,6 +489,7 @@ def test_pdc_daily_mode_classifies_dnp_data_gap_and_mixed(wh: DuckDBWarehouse) -
     d = day(34)
     team_days = range(20, 34)  # BOS plays every day of the 14-day window [day 20, day 34)
     _schedule(fx, "BOS", range(10, 34))
+    fx.game(day(0), "OKC", "UTA")  # opening night is day 0: day 34 is past the 30-day bootstrap window
     for n in (10, 12, 22, 26, 29, 33):  # NYK: only 4 games in the 14-day window
         fx.game(day(n), "OPP", "NYK")
     raw_status = {  # the raw gamebook on the days the player has no PGS row

@@ -1,6 +1,11 @@
 -- Shared by the Phase 4 queries (included where a query says `-- @include _batch_season.sql date_col=X`):
 -- the batch's dates as column {date_col}, each with its season and season day (days since the
--- season's first scheduled game, from nba_raw.nbac_schedule; day 0 is opening night).
+-- season's first scheduled game, from nba_raw.nbac_schedule; day 0 is opening night), and
+-- completeness_checked: whether daily mode's per-entity INCOMPLETE_DATA check applies to the date.
+-- It is @check_completeness (daily mode) outside the completeness checker's own 30-day bootstrap
+-- window (spec §1, "the completeness checker has its own 30-day bootstrap window"; spec §4,
+-- "readiness under 90% outside bootstrap"): season days 0-29 are never INCOMPLETE_DATA. The only
+-- place that rule lives; the 14-day BOOTSTRAP_DAYS (no rows, INSUFFICIENT_DATA) is separate.
 batch AS (
   SELECT d AS {date_col} FROM UNNEST(@dates) AS d
 ),
@@ -11,7 +16,8 @@ season_starts AS (
 ),
 batch_season AS (
   SELECT b.{date_col}, s.season_year, s.season_start,
-         DATE_DIFF(b.{date_col}, s.season_start, DAY) AS season_day
+         DATE_DIFF(b.{date_col}, s.season_start, DAY) AS season_day,
+         @check_completeness AND DATE_DIFF(b.{date_col}, s.season_start, DAY) >= 30 AS completeness_checked
   FROM batch AS b
   JOIN season_starts AS s ON s.season_start <= b.{date_col}
   WHERE TRUE

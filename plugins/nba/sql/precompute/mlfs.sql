@@ -12,7 +12,8 @@
 --   * hard dependencies per date (after bootstrap): PDC, PCF and PSZA each >= 20 players in backfill
 --     mode (100 otherwise) and TDZA >= 20 teams, else ONE failure row with player_lookup 'DATE_LEVEL',
 --     MISSING_DEPENDENCY, and no player rows for that date;
---   * a feature that is still NULL after its fallbacks is a bug: PROCESSING_ERROR.
+--   * per player, first match wins: an open entity circuit breaker -> CIRCUIT_BREAKER_ACTIVE (spec §4,
+--     placeholders too); a feature that is still NULL after its fallbacks is a bug: PROCESSING_ERROR.
 WITH
 -- @include _batch_season.sql date_col=game_date
 upgc AS (
@@ -315,6 +316,15 @@ feature_rows AS (
            ELSE 'mixed' END AS data_source
   FROM vectors
 ),
+judged AS (
+  SELECT feature_rows.*,
+         CASE
+           -- spec §4: the circuit breaker is checked first (daily mode trips it; no retry)
+           WHEN player_lookup IN UNNEST(@circuit_broken_entities) THEN 'CIRCUIT_BREAKER_ACTIVE'
+           WHEN has_null_feature THEN 'PROCESSING_ERROR'
+         END AS failure_category
+  FROM feature_rows
+),
 placeholders AS (
   SELECT e.game_date, e.season_year, e.season_day, e.player_lookup, e.universal_player_id, e.game_id,
          e.team_abbr, e.opponent_team_abbr, COALESCE(u.is_home, e.is_home) AS is_home,
@@ -370,16 +380,18 @@ SELECT
   CAST(SUBSTR(TO_HEX(SHA256(CONCAT(player_lookup, '|', CAST(game_date AS STRING), '|',
     TO_JSON_STRING(feature_sources), '|', CAST(ROUND(quality_score, 6) AS STRING), '|',
     CAST(ROUND(f0, 6) AS STRING), '|', CAST(ROUND(f2, 6) AS STRING), '|', CAST(ROUND(f13, 6) AS STRING)))), 1, 16) AS STRING) AS data_hash,
-  CAST(IF(has_null_feature, 'PROCESSING_ERROR', NULL) AS STRING) AS failure_category,
-  CAST(IF(has_null_feature, 'a feature is NULL after every fallback', NULL) AS STRING) AS failure_reason,
+  CAST(failure_category AS STRING) AS failure_category,
+  CAST(CASE failure_category
+    WHEN 'CIRCUIT_BREAKER_ACTIVE' THEN 'circuit breaker open after repeated failures: not retried'
+    WHEN 'PROCESSING_ERROR' THEN 'a feature is NULL after every fallback' END AS STRING) AS failure_reason,
   CAST(FALSE AS BOOL) AS can_retry,
-  CAST(IF(has_null_feature, 'PROCESSING_ERROR', NULL) AS STRING) AS failure_type,
+  CAST(IF(failure_category = 'PROCESSING_ERROR', 'PROCESSING_ERROR', NULL) AS STRING) AS failure_type,
   CAST(FALSE AS BOOL) AS is_correctable,
   CAST(NULL AS STRING) AS missing_dates,
   CAST(expected_game_count AS INT64) AS expected_count,
   CAST(actual_game_count AS INT64) AS actual_count,
   CAST(FALSE AS BOOL) AS raw_data_checked
-FROM feature_rows
+FROM judged
 CROSS JOIN names
 UNION ALL
 SELECT
@@ -395,7 +407,10 @@ SELECT
   CAST(0 AS INT64), CAST(0 AS INT64),
   CAST(SUBSTR(TO_HEX(SHA256(CONCAT(p.player_lookup, '|', CAST(p.game_date AS STRING), '|early_season'))), 1, 16)
        AS STRING),
-  CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(FALSE AS BOOL), CAST(NULL AS STRING), CAST(FALSE AS BOOL),
+  -- an open circuit breaker is checked first, bootstrap placeholders included (spec §4)
+  CAST(IF(p.player_lookup IN UNNEST(@circuit_broken_entities), 'CIRCUIT_BREAKER_ACTIVE', NULL) AS STRING),
+  CAST(IF(p.player_lookup IN UNNEST(@circuit_broken_entities),
+          'circuit breaker open after repeated failures: not retried', NULL) AS STRING), CAST(FALSE AS BOOL), CAST(NULL AS STRING), CAST(FALSE AS BOOL),
   CAST(NULL AS STRING), CAST(0 AS INT64), CAST(0 AS INT64), CAST(FALSE AS BOOL)
 FROM placeholders AS p
 CROSS JOIN names

@@ -12,9 +12,11 @@
 --     positive spikes x1.15 with 1 star teammate out, x1.30 with 2+; clamp to ±3.
 --   * deferred factors (referee, look-ahead, travel, opponent_strength_score): always 0.0.
 --   * total_composite_adjustment = (fatigue - 100) / 20 + mismatch + pace + usage + deferred.
---   * is_production_ready = UPGC L10 completeness >= 90 and the PSZA and opponent TDZA rows exist
---     and are production-ready. Incomplete data is recorded on the row, never a failure.
---   * failures: season days 0-13 -> INSUFFICIENT_DATA 'early season bootstrap'; an impossible
+--   * is_production_ready = UPGC L10 completeness >= 90, the player's team has its UTGC row of the
+--     date (upstream_utgc_ready; spec: PCF reads UPGC and UTGC for the date) and the PSZA and opponent
+--     TDZA rows exist and are production-ready. Incomplete data is recorded on the row, never a failure.
+--   * failures (first match wins): an open entity circuit breaker -> CIRCUIT_BREAKER_ACTIVE (spec §4);
+--     season days 0-13 -> INSUFFICIENT_DATA 'early season bootstrap'; an impossible
 --     UPGC value -> INVALID_UPSTREAM (bad data upstream, correctable; never PROCESSING_ERROR, a bug).
 WITH
 -- @include _batch_season.sql date_col=game_date
@@ -26,6 +28,11 @@ upgc AS (
          u.l10_completeness_pct
   FROM nba_analytics.upcoming_player_game_context AS u
   WHERE u.game_date IN UNNEST(@dates)
+),
+utgc AS (
+  SELECT DISTINCT c.game_date, c.team_abbr
+  FROM nba_analytics.upcoming_team_game_context AS c
+  WHERE c.game_date IN UNNEST(@dates)
 ),
 psza AS (
   SELECT z.analysis_date, z.player_lookup, z.primary_scoring_zone, z.paint_rate_last_10,
@@ -46,6 +53,7 @@ base AS (
          u.avg_minutes_per_game_last_7, u.back_to_backs_last_14_days, u.player_age,
          u.pace_differential, u.projected_usage_rate, u.usage_rate_last_7, u.star_teammates_out,
          u.l10_completeness_pct,
+         c.team_abbr IS NOT NULL AS utgc_ready,
          z.player_lookup IS NOT NULL AS has_psza, IFNULL(z.is_production_ready, FALSE) AS psza_ready,
          t.team_abbr IS NOT NULL AS has_tdza, IFNULL(t.is_production_ready, FALSE) AS tdza_ready,
          z.primary_scoring_zone,
@@ -59,6 +67,7 @@ base AS (
            ELSE t.paint_defense_vs_league_avg END AS zone_vs_league
   FROM upgc AS u
   JOIN batch_season AS bs ON bs.game_date = u.game_date
+  LEFT JOIN utgc AS c ON c.game_date = u.game_date AND c.team_abbr = u.team_abbr
   LEFT JOIN psza AS z ON z.analysis_date = u.game_date AND z.player_lookup = u.player_lookup
   LEFT JOIN tdza AS t ON t.analysis_date = u.game_date AND t.team_abbr = u.opponent_team_abbr
 ),
@@ -96,6 +105,8 @@ judged AS (
          (fatigue_score - 100) / 20.0 AS fatigue_adjustment,
          IFNULL(l10_completeness_pct, 0) >= 90 AS upgc_ready,
          CASE
+           -- spec §4: the circuit breaker is checked first (daily mode trips it; no retry)
+           WHEN player_lookup IN UNNEST(@circuit_broken_entities) THEN 'CIRCUIT_BREAKER_ACTIVE'
            WHEN season_day < 14 THEN 'INSUFFICIENT_DATA'
            WHEN games_in_last_7_days > 7 OR games_in_last_7_days < 0 OR minutes_in_last_7_days < 0
                 OR back_to_backs_last_14_days > 13 OR back_to_backs_last_14_days < 0 THEN 'INVALID_UPSTREAM'
@@ -138,10 +149,11 @@ SELECT
   CAST(star_teammates_out AS INT64) AS star_teammates_out,
   CAST(has_psza AND has_tdza AS BOOL) AS has_shot_zone_matchup,
   CAST(upgc_ready AS BOOL) AS upstream_upgc_ready,
+  CAST(utgc_ready AS BOOL) AS upstream_utgc_ready,
   CAST(psza_ready AS BOOL) AS upstream_psza_ready,
   CAST(tdza_ready AS BOOL) AS upstream_tdza_ready,
   CAST(l10_completeness_pct AS FLOAT64) AS completeness_percentage,
-  CAST(upgc_ready AND psza_ready AND tdza_ready AS BOOL) AS is_production_ready,
+  CAST(upgc_ready AND utgc_ready AND psza_ready AND tdza_ready AS BOOL) AS is_production_ready,
   CAST(season_day AS INT64) AS days_into_season,
   CAST(NULL AS INT64) AS expected_game_count,
   CAST(NULL AS INT64) AS actual_game_count,
@@ -153,6 +165,7 @@ SELECT
   CAST(CASE failure_category
     WHEN 'INSUFFICIENT_DATA' THEN 'early season bootstrap'
     WHEN 'INVALID_UPSTREAM' THEN 'sanity check failed: impossible UPGC workload value'
+    WHEN 'CIRCUIT_BREAKER_ACTIVE' THEN 'circuit breaker open after repeated failures: not retried'
   END AS STRING) AS failure_reason,
   CAST(failure_category = 'INVALID_UPSTREAM' AS BOOL) AS can_retry,
   CAST(IF(failure_category = 'INVALID_UPSTREAM', 'INVALID_VALUE', NULL) AS STRING) AS failure_type,

@@ -9,8 +9,8 @@
 --   * completeness windows L5 / L10 (the team's last 5 / 10 scheduled games) and L7d / L14d (days):
 --     the player's games ÷ the team's; is_production_ready = all_windows_complete (each >= 90%);
 --   * failures (first match wins): season days 0-13 -> INSUFFICIENT_DATA 'early season bootstrap';
---     daily mode and not all windows complete -> INCOMPLETE_DATA (DNP / DATA_GAP classification
---     over the 14-day window); under 5 games -> INSUFFICIENT_DATA; 5-9 games are written with
+--     daily mode from season day 30 and not all windows complete -> INCOMPLETE_DATA (DNP / DATA_GAP
+--     classification over the 14-day window); under 5 games -> INSUFFICIENT_DATA; 5-9 games are written with
 --     early_season_flag; impossible values -> INVALID_UPSTREAM (bad data, correctable; not a bug).
 WITH
 -- @include _batch_season.sql date_col=cache_date
@@ -23,7 +23,7 @@ upgc AS (
   WHERE u.game_date IN UNNEST(@dates)
 ),
 entities AS (
-  SELECT bs.cache_date, bs.season_year, bs.season_day, u.player_lookup, u.universal_player_id, u.game_id,
+  SELECT bs.cache_date, bs.season_year, bs.season_day, bs.completeness_checked, u.player_lookup, u.universal_player_id, u.game_id,
          u.team_abbr, u.opponent_team_abbr, u.games_in_last_7_days, u.games_in_last_14_days,
          u.minutes_in_last_7_days, u.minutes_in_last_14_days, u.back_to_backs_last_14_days,
          u.avg_minutes_per_game_last_7, u.days_rest, u.back_to_back, u.player_age
@@ -181,7 +181,7 @@ judged AS (
            -- spec §4: the circuit breaker is checked first (daily mode trips it; no retry)
            WHEN player_lookup IN UNNEST(@circuit_broken_entities) THEN 'CIRCUIT_BREAKER_ACTIVE'
            WHEN season_day < 14 THEN 'INSUFFICIENT_DATA'
-           WHEN @check_completeness AND NOT (l5_pct >= 90 AND l10_pct >= 90 AND l7d_pct >= 90 AND l14d_pct >= 90)
+           WHEN completeness_checked AND NOT (l5_pct >= 90 AND l10_pct >= 90 AND l7d_pct >= 90 AND l14d_pct >= 90)
              THEN 'INCOMPLETE_DATA'
            WHEN k < 5 THEN 'INSUFFICIENT_DATA'
            WHEN points_avg_season IS NULL OR points_avg_season < 0 OR points_avg_5 IS NULL

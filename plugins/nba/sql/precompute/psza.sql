@@ -8,7 +8,7 @@
 --   * primary zone: paint if paint rate >= 40, else perimeter if three rate >= 40, else mid_range if
 --     mid-range rate >= 35, else balanced;
 --   * failures (first match wins): season days 0-13 -> INSUFFICIENT_DATA 'early season bootstrap';
---     daily mode and 14-day completeness < 90% -> INCOMPLETE_DATA (DNP / DATA_GAP classification);
+--     daily mode from day 30 and 14-day completeness < 90% -> INCOMPLETE_DATA (DNP / DATA_GAP classification);
 --     under 10 games -> INSUFFICIENT_DATA (reason says whether the team's schedule or the player fell
 --     short: the 12/07 EXPECTED_INCOMPLETE / INCOMPLETE_UPSTREAM split, kept as one category);
 --     impossible values -> INVALID_UPSTREAM (bad data, not a bug).
@@ -39,7 +39,7 @@ pgs AS (
 ),
 entities AS (
   -- players whose last game before the date is game k (k >= 1) ...
-  SELECT bs.analysis_date, bs.season_year, bs.season_day, p.player_lookup, p.universal_player_id,
+  SELECT bs.analysis_date, bs.season_year, bs.season_day, bs.completeness_checked, p.player_lookup, p.universal_player_id,
          p.game_idx AS k, p.team_abbr AS latest_team
   FROM batch_season AS bs
   JOIN pgs AS p
@@ -47,7 +47,7 @@ entities AS (
    AND IFNULL(p.next_game_date, DATE '9999-12-31') >= bs.analysis_date
   UNION ALL
   -- ... and the players whose first game of the season is on the date (k = 0)
-  SELECT bs.analysis_date, bs.season_year, bs.season_day, p.player_lookup, p.universal_player_id,
+  SELECT bs.analysis_date, bs.season_year, bs.season_day, bs.completeness_checked, p.player_lookup, p.universal_player_id,
          0 AS k, p.team_abbr AS latest_team
   FROM batch_season AS bs
   JOIN pgs AS p
@@ -108,7 +108,7 @@ team_games_before AS (
   GROUP BY bs.analysis_date, ts.team_abbr
 ),
 calc AS (
-  SELECT e.analysis_date, e.season_year, e.season_day, e.player_lookup, e.universal_player_id,
+  SELECT e.analysis_date, e.season_year, e.season_day, e.completeness_checked, e.player_lookup, e.universal_player_id,
          e.latest_team, e.k,
          w.games_10, w.games_20, w.zone_games_10,
          w.paint_att_10 + w.mid_att_10 + w.three_att_10 AS zone_att_10,
@@ -143,7 +143,7 @@ judged AS (
            -- spec §4: the circuit breaker is checked first (daily mode trips it; no retry)
            WHEN player_lookup IN UNNEST(@circuit_broken_entities) THEN 'CIRCUIT_BREAKER_ACTIVE'
            WHEN season_day < 14 THEN 'INSUFFICIENT_DATA'
-           WHEN @check_completeness AND completeness_pct < 90 THEN 'INCOMPLETE_DATA'
+           WHEN completeness_checked AND completeness_pct < 90 THEN 'INCOMPLETE_DATA'
            WHEN games_10 < 10 THEN 'INSUFFICIENT_DATA'
            WHEN games_10 > 10 OR games_20 > 20 OR paint_pct_10 NOT BETWEEN 0 AND 1 OR mid_pct_10 NOT BETWEEN 0 AND 1
                 OR three_pct_10 NOT BETWEEN 0 AND 1 THEN 'INVALID_UPSTREAM'

@@ -7,7 +7,7 @@
 --     percentages; under 10 such teams the defaults 0.580 / 0.410 / 0.355;
 --   * entities: the teams with a final scheduled game this season before the date;
 --   * failures (first match wins): season days 0-13 bootstrap -> INSUFFICIENT_DATA (no row);
---     daily mode and completeness < 90% -> INCOMPLETE_DATA; games < threshold (HEAD:
+--     daily mode from season day 30 and completeness < 90% -> INCOMPLETE_DATA; games < threshold (HEAD:
 --     min(5 + day DIV 3, 14) while day <= 21, else 15) -> INSUFFICIENT_DATA; no game in the window
 --     with shot events -> NO_SHOT_ZONE; an impossible value -> INVALID_UPSTREAM (bad data, not a bug).
 --   * completeness: of the team's last (up to) 15 scheduled games, the share that have a TDGS row
@@ -16,11 +16,11 @@ WITH
 -- @include _batch_season.sql date_col=analysis_date
 -- @include _team_sched.sql
 entities AS (
-  SELECT bs.analysis_date, bs.season_year, bs.season_start, bs.season_day, ts.team_abbr,
+  SELECT bs.analysis_date, bs.season_year, bs.season_start, bs.season_day, bs.completeness_checked, ts.team_abbr,
          MAX(ts.sched_idx) AS sched_games_before
   FROM batch_season AS bs
   JOIN team_sched AS ts ON ts.season_year = bs.season_year AND ts.game_date < bs.analysis_date
-  GROUP BY bs.analysis_date, bs.season_year, bs.season_start, bs.season_day, ts.team_abbr
+  GROUP BY bs.analysis_date, bs.season_year, bs.season_start, bs.season_day, bs.completeness_checked, ts.team_abbr
 ),
 tdgs AS (
   SELECT g.game_id, g.game_date, g.season_year, g.defending_team_abbr,
@@ -116,7 +116,7 @@ league AS (
   GROUP BY bs.analysis_date
 ),
 calc AS (
-  SELECT e.analysis_date, e.team_abbr, e.season_year, e.season_day,
+  SELECT e.analysis_date, e.team_abbr, e.season_year, e.season_day, e.completeness_checked,
          IF(e.season_day <= 21, LEAST(5 + DIV(e.season_day, 3), 14), 15) AS min_games,
          w.games_in_sample, w.zone_games, w.first_game_date, w.last_game_date,
          SAFE_DIVIDE(w.paint_makes, w.paint_attempts) AS paint_pct,
@@ -157,7 +157,7 @@ judged AS (
            -- spec §4: the circuit breaker is checked first (daily mode trips it; no retry)
            WHEN team_abbr IN UNNEST(@circuit_broken_entities) THEN 'CIRCUIT_BREAKER_ACTIVE'
            WHEN season_day < 14 THEN 'INSUFFICIENT_DATA'
-           WHEN @check_completeness AND completeness_pct < 90 THEN 'INCOMPLETE_DATA'
+           WHEN completeness_checked AND completeness_pct < 90 THEN 'INCOMPLETE_DATA'
            WHEN games_in_sample < min_games THEN 'INSUFFICIENT_DATA'
            WHEN zone_games = 0 THEN 'NO_SHOT_ZONE'
            WHEN games_in_sample > 15 OR paint_pct NOT BETWEEN 0 AND 1 OR mid_pct NOT BETWEEN 0 AND 1
