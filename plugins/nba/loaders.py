@@ -59,8 +59,15 @@ LOADER_NAMES = {
 }
 
 
-_COUNTS = {c: {"range": [0, None]} for c in ("fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "reb", "ast",
-                                              "stl", "blk", "tov", "pf")}
+#: the most a player / a team can have of each count in one game: past the league's all-time
+#: records (100 points, 55 rebounds, 30 assists, ...) with room to spare, so a value beyond is a
+#: fault in the source, never a great night
+_PLAYER_MAX = {"fgm": 40, "fga": 70, "fg3m": 20, "fg3a": 40, "ftm": 35, "fta": 40, "oreb": 25, "dreb": 35,
+               "reb": 55, "ast": 30, "stl": 12, "blk": 17, "tov": 15, "pf": 6}
+_TEAM_MAX = {"fgm": 80, "fga": 150, "fg3m": 35, "fg3a": 80, "ftm": 65, "fta": 80, "oreb": 40, "dreb": 70,
+             "reb": 100, "ast": 55, "stl": 30, "blk": 25, "tov": 45, "pf": 60}
+_PLAYER_COUNTS = {c: {"range": [0, hi]} for c, hi in _PLAYER_MAX.items()}
+_TEAM_COUNTS = {c: {"range": [0, hi]} for c, hi in _TEAM_MAX.items()}
 
 #: what every record of each source must satisfy: a record that breaks it is set aside (with the
 #: rule that caught it) and the rest of the batch loads
@@ -71,9 +78,10 @@ RAW_CONTRACTS: dict[str, dict[str, Any]] = {
     "nbac_gamebook": {"unique_key": ["game_date", "game_id", "player_lookup"], "columns": {
         "player_lookup": {"not_null": True}, "team_abbr": {"not_null": True},
         "player_status": {"accepted": ["active", "dnp", "inactive"]}, "points": {"range": [0, 100]},
-        "minutes": {"range": [0, 70]}, "plus_minus": {"range": [-80, 80]}, **_COUNTS}},
+        "minutes": {"range": [0, 70]}, "plus_minus": {"range": [-80, 80]}, **_PLAYER_COUNTS}},
     "nbac_team_boxscore": {"unique_key": ["game_date", "game_id", "team_abbr"], "columns": {
-        "team_abbr": {"not_null": True}, "points": {"range": [0, 250]}, "minutes": {"range": [240, 480]}, **_COUNTS}},
+        "team_abbr": {"not_null": True}, "points": {"range": [0, 250]}, "minutes": {"range": [240, 480]},
+        **_TEAM_COUNTS}},
     "bigdataball_pbp": {"unique_key": ["game_date", "game_id", "event_id"], "columns": {
         "player_lookup": {"not_null": True}, "shot_value": {"accepted": [2, 3]},
         "shot_distance_ft": {"range": [0, 94]}, "period": {"range": [1, 10]}}},
