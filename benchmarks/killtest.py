@@ -30,6 +30,7 @@ def retarget(plan: Path, out: Path, warehouse: str, extra_plugins: str = "") -> 
     text = text.replace("warehouse: {type: duckdb, path: ../.bfplan/nba.duckdb}", f"warehouse: {warehouse}")
     text = text.replace("plugins: [../plugins/nba]", f"plugins: [{ROOT / 'plugins/nba'}{extra_plugins}]")
     text = text.replace("bucket: ../data/bucket", f"bucket: {ROOT / 'data/bucket'}")
+    text = text.replace("baseline: baselines/", f"baseline: {ROOT / 'plans/baselines'}/")
     out.write_text(text)
     return out
 

@@ -31,6 +31,7 @@ def november(tmp_path_factory: pytest.TempPathFactory) -> Path:
     text = text.replace("path: ../.bfplan/nba.duckdb", f"path: {tmp / 'nov.duckdb'}")
     text = text.replace("plugins: [../plugins/nba]", f"plugins: [{ROOT / 'plugins/nba'}]")
     text = text.replace("bucket: ../data/bucket", f"bucket: {tmp / 'bucket'}")
+    text = text.replace("baseline: baselines/", f"baseline: {ROOT / 'plans/baselines'}/")
     # the emulator costs ~0.7 s per node whatever its size: one batch per processor keeps this
     # test to a minute; batching changes no table (batches are set-based over the same windows)
     text = text.replace("batch_days: 7,", "batch_days: 60,")

@@ -22,6 +22,7 @@ def _copy(plan: str, tmp: Path, bucket: Path, db: str) -> Path:
     text = text.replace("path: ../.bfplan/nba.duckdb", f"path: {tmp / db}")
     text = text.replace("plugins: [../plugins/nba]", f"plugins: [{ROOT / 'plugins/nba'}]")
     text = text.replace("bucket: ../data/bucket", f"bucket: {bucket}")
+    text = text.replace("baseline: baselines/", f"baseline: {ROOT / 'plans/baselines'}/")
     out = tmp / f"{db}.{plan}"
     out.write_text(text)
     return out
