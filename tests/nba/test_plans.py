@@ -55,7 +55,7 @@ def test_november_runs_clean_and_a_second_run_recomputes_nothing(november: dict[
     assert "PROCESSING_ERROR" not in doc["entity_failures"]
     again = bfplan("run", november["plan"])
     assert again.exit_code == 0
-    assert again.stdout.startswith("nothing to do: all 636 partition(s) are already done")
+    assert again.stdout.startswith("nothing to do: all 678 partition(s) are already done")
 
 
 def test_every_november_game_date_has_rows_or_categorized_failures(november: dict[str, Any]) -> None:
@@ -120,7 +120,7 @@ def test_the_daily_plan_runs_yesterday_with_the_daily_policy(november: dict[str,
     result = bfplan("run", daily, "--json")
     assert result.exit_code == 0, result.output
     doc = as_json(result)
-    assert doc["partitions"]["done"] == 17 and doc["gates"]["failed"] == 0
+    assert doc["partitions"]["done"] == 18 and doc["gates"]["failed"] == 0
     refused = bfplan("run", daily, "--var", "day=2021-12-03", "--var", "today=2022-06-01")
     assert refused.exit_code == 2 and "daily mode refuses dates older than 90 days" in refused.stderr
 
