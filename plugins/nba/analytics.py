@@ -1,9 +1,9 @@
 """Phase 3 (``nba_analytics``): the name registry and the four analytics processors, each one SQL file.
 
 Every processor reads ``nba_raw`` tables (declared in ``inputs``, which is where the DAG's
-lineage comes from; PGS also reads the name registry, ``registry.py``) and rewrites ``game_date``
-partitions. Column contracts: ``TABLES.md``;
-what they compute: the domain spec, section 2. The SQL lives in ``sql/analytics/<name>.sql``.
+lineage comes from; PGS and UPGC also read the name registry, ``registry.py``) and rewrites
+``game_date`` partitions. Column contracts: ``TABLES.md``; what they compute: the domain spec,
+section 2. The SQL lives in ``sql/analytics/<name>.sql``.
 """
 
 from __future__ import annotations
@@ -39,9 +39,12 @@ WHERE g.game_date IN UNNEST(@dates) AND g.player_status = 'active'
 """.strip()
 
 _UPGC_PLAYERS_SQL = f"""
-SELECT DISTINCT game_date AS partition_date, CAST(player_lookup AS STRING) AS entity_id
-FROM {GAMEBOOK}
-WHERE game_date IN UNNEST(@dates) AND player_status IN ('active', 'dnp')
+SELECT DISTINCT g.game_date AS partition_date, CAST(COALESCE(r.player_lookup, g.player_lookup) AS STRING) AS entity_id
+FROM {GAMEBOOK} AS g
+LEFT JOIN {REGISTRY} AS r
+  ON r.game_date = g.game_date AND r.source = 'gamebook' AND r.team_abbr = g.team_abbr
+ AND r.source_lookup = g.player_lookup AND r.game_date IN UNNEST(@dates)
+WHERE g.game_date IN UNNEST(@dates) AND g.player_status IN ('active', 'dnp')
 """.strip()
 
 _SCHEDULED_TEAMS_SQL = f"""
@@ -119,7 +122,7 @@ def analytics_processors() -> list[SqlProcessor]:
             name="upgc",
             table="nba_analytics.upcoming_player_game_context",
             partition_column="game_date",
-            inputs=(GAMEBOOK, TEAM_BOX, SCHEDULE, INJURIES, ROSTERS, PROPS),
+            inputs=(GAMEBOOK, TEAM_BOX, SCHEDULE, INJURIES, ROSTERS, PROPS, REGISTRY),
             entity_key=("player_lookup",),
             expected_entities_sql=_UPGC_PLAYERS_SQL,
             lookback_days=None,

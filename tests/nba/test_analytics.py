@@ -97,9 +97,9 @@ class Raw:
 
 def run(wh: DuckDBWarehouse, name: str, dates: Sequence[date], params: Mapping[str, Any] | None = None,
         processor: Any = None) -> ProcessorResult:
-    """Run one processor over ``dates``; PGS runs the name registry first, as the plans do (it reads
-    it; a fixture without rosters gets no registry rows, and PGS keeps the gamebook's names)."""
-    if name == "pgs" and processor is None:
+    """Run one processor over ``dates``; PGS and UPGC run the name registry first, as the plans do
+    (they read it; a fixture without rosters gets no registry rows: the sources' names stand)."""
+    if name in ("pgs", "upgc") and processor is None:
         run(wh, "registry", dates, params)
     p = processor or PROC[name]
     _precreate(wh, p, dates)
