@@ -1,8 +1,9 @@
-"""Phase 3 (``nba_analytics``): the five analytics processors, each one BigQuery SQL file.
+"""Phase 3 (``nba_analytics``): the name registry and the five analytics processors, each one SQL file.
 
-Every processor reads only ``nba_raw`` tables (declared in ``inputs``, which is where the DAG's
-lineage comes from) and rewrites ``game_date`` partitions. Column contracts: ``TABLES.md``;
-what they compute: the domain spec, section 2. The SQL lives in ``sql/analytics/<name>.sql``.
+Every processor reads ``nba_raw`` tables (declared in ``inputs``, which is where the DAG's
+lineage comes from; PGS and UPGC also read the name registry, ``registry.py``) and rewrites
+``game_date`` partitions. Column contracts: ``TABLES.md``; what they compute: the domain spec,
+section 2. The SQL lives in ``sql/analytics/<name>.sql``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from bfplan.processors import SqlProcessor
 
 from .failures import FAILURE_CONTRACT
+from .registry import REGISTRY, registry_processor
 
 SQL_DIR = Path(__file__).parent / "sql" / "analytics"
 
@@ -25,17 +27,24 @@ ROSTERS = "nba_raw.nbac_rosters"
 
 ANALYTICS_FAILURES = "nba_processing.analytics_failures"
 
-#: entities a coverage check expects per date (BigQuery SQL over ``@dates``)
+#: entities a coverage check expects per date (BigQuery SQL over ``@dates``); PGS: the active
+#: gamebook players, under the registry's name for them (an alias's player) where it has one
 _ACTIVE_PLAYERS_SQL = f"""
-SELECT DISTINCT game_date AS partition_date, CAST(player_lookup AS STRING) AS entity_id
-FROM {GAMEBOOK}
-WHERE game_date IN UNNEST(@dates) AND player_status = 'active'
+SELECT DISTINCT g.game_date AS partition_date, CAST(COALESCE(r.player_lookup, g.player_lookup) AS STRING) AS entity_id
+FROM {GAMEBOOK} AS g
+LEFT JOIN {REGISTRY} AS r
+  ON r.game_date = g.game_date AND r.source = 'gamebook' AND r.team_abbr = g.team_abbr
+ AND r.source_lookup = g.player_lookup AND r.game_date IN UNNEST(@dates)
+WHERE g.game_date IN UNNEST(@dates) AND g.player_status = 'active'
 """.strip()
 
 _UPGC_PLAYERS_SQL = f"""
-SELECT DISTINCT game_date AS partition_date, CAST(player_lookup AS STRING) AS entity_id
-FROM {GAMEBOOK}
-WHERE game_date IN UNNEST(@dates) AND player_status IN ('active', 'dnp')
+SELECT DISTINCT g.game_date AS partition_date, CAST(COALESCE(r.player_lookup, g.player_lookup) AS STRING) AS entity_id
+FROM {GAMEBOOK} AS g
+LEFT JOIN {REGISTRY} AS r
+  ON r.game_date = g.game_date AND r.source = 'gamebook' AND r.team_abbr = g.team_abbr
+ AND r.source_lookup = g.player_lookup AND r.game_date IN UNNEST(@dates)
+WHERE g.game_date IN UNNEST(@dates) AND g.player_status IN ('active', 'dnp')
 """.strip()
 
 _SCHEDULED_TEAMS_SQL = f"""
@@ -51,13 +60,15 @@ FROM (
 
 
 def analytics_processors() -> list[SqlProcessor]:
-    """PGS, TDGS, TOGS, UPGC and UTGC, in that order."""
+    """The name registry, then PGS, TDGS, TOGS, UPGC and UTGC, in that order."""
     return [
+        registry_processor(gamebook=GAMEBOOK, props=PROPS, injuries=INJURIES, rosters=ROSTERS, schedule=SCHEDULE,
+                           failures_table=ANALYTICS_FAILURES),
         SqlProcessor(
             name="pgs",
             table="nba_analytics.player_game_summary",
             partition_column="game_date",
-            inputs=(GAMEBOOK, SHOT_EVENTS, TEAM_BOX, PROPS),
+            inputs=(GAMEBOOK, SHOT_EVENTS, TEAM_BOX, PROPS, REGISTRY, ROSTERS),
             entity_key=("player_lookup",),
             expected_entities_sql=_ACTIVE_PLAYERS_SQL,
             failures_table=ANALYTICS_FAILURES,
@@ -111,7 +122,7 @@ def analytics_processors() -> list[SqlProcessor]:
             name="upgc",
             table="nba_analytics.upcoming_player_game_context",
             partition_column="game_date",
-            inputs=(GAMEBOOK, TEAM_BOX, SCHEDULE, INJURIES, ROSTERS, PROPS),
+            inputs=(GAMEBOOK, TEAM_BOX, SCHEDULE, INJURIES, ROSTERS, PROPS, REGISTRY),
             entity_key=("player_lookup",),
             expected_entities_sql=_UPGC_PLAYERS_SQL,
             lookback_days=None,

@@ -8,6 +8,11 @@
   contradict each other, an impossible average) — bad data, correctable by fixing the source,
   never PROCESSING_ERROR, which only a bug in code raises. Missing source rows are
   INCOMPLETE_UPSTREAM (failure_type DATA_GAP).
+
+Engine categories it uses with a meaning of its own: REGISTRY_LOOKUP_FAILED (failure_type NAME_MISMATCH,
+correctable: a source spells a player the rosters do not know; ``registry.py``) and, for PSZA under 10
+games, EXPECTED_INCOMPLETE (the team has also played under 10: an expected skip of the engine's list) vs
+INCOMPLETE_UPSTREAM (games the raw gamebook has and PGS lacks: backfill PGS).
 """
 
 from __future__ import annotations

@@ -23,9 +23,12 @@ Choices the spec left open, fixed here (the SQL files repeat them where they app
   14-day window that the DNP-vs-data-gap classification (spec §4) uses. TDZA completeness = the
   share of the team's last 15 scheduled games that have a TDGS row with shot-zone data.
 * **PSZA** entities are the players with active games this season before the date plus the
-  players debuting that day (expected by coverage). Under 10 games it reports
-  ``INSUFFICIENT_DATA`` (the documented category, code to 12/06), not the 12/07 split;
-  ``failure_reason`` says "expected incomplete" (the team has played < 10) or "incomplete upstream".
+  players debuting that day (expected by coverage). Under 10 games it reports the 12/07 split:
+  ``EXPECTED_INCOMPLETE`` when the team has also played < 10 (an expected skip),
+  ``INCOMPLETE_UPSTREAM`` (DATA_GAP, correctable) when the raw gamebook has him active in games
+  PGS has no row for (they are its ``missing_dates``: backfill PGS), else ``INSUFFICIENT_DATA``
+  (he has simply played < 10 games; the reference would call this INCOMPLETE_UPSTREAM too, which
+  would flag every bench player of a clean season as a data gap).
 * **PCF** reports no ``INCOMPLETE_DATA``: the row is written with ``is_production_ready`` false
   (spec: "incomplete data is logged but the row is still written").
 * **PCF fatigue** follows the code (spec: "follow the code"): 240+ minutes and 35+ minutes per

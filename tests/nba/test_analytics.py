@@ -81,6 +81,13 @@ class Raw:
                  team_abbr=team, shot_distance_ft=distance, shot_value=value, made=made,
                  assisted=assisted if made else False, blocked_by_lookup=blocked_by)
 
+    def rosters_from_gamebook(self) -> None:
+        """Every gamebook player on his team's roster of the day (the registry resolves them all)."""
+        for g in self.rows["nba_raw.nbac_gamebook_player_stats"]:
+            self.add("nbac_rosters", game_date=g["game_date"], team_abbr=g["team_abbr"],
+                     player_lookup=g["player_lookup"], player_name=g["player_name"],
+                     universal_player_id=g["universal_player_id"], position="G", jersey_number=1)
+
     def write(self, wh: DuckDBWarehouse) -> None:
         for table, rows in self.rows.items():
             cols = RAW[table]
@@ -90,6 +97,10 @@ class Raw:
 
 def run(wh: DuckDBWarehouse, name: str, dates: Sequence[date], params: Mapping[str, Any] | None = None,
         processor: Any = None) -> ProcessorResult:
+    """Run one processor over ``dates``; PGS and UPGC run the name registry first, as the plans do
+    (they read it; a fixture without rosters gets no registry rows: the sources' names stand)."""
+    if name in ("pgs", "upgc") and processor is None:
+        run(wh, "registry", dates, params)
     p = processor or PROC[name]
     _precreate(wh, p, dates)
     with wh.transaction() as tx:
@@ -107,11 +118,13 @@ def _precreate(wh: DuckDBWarehouse, p: Any, dates: Sequence[date]) -> None:
         return
     wh.ensure_table(p.failures_table, p.failure_table_columns(), partition_column="analysis_date")
     wh.execute(f"CREATE SCHEMA IF NOT EXISTS {p.table.split('.')[0]}")
+    params = {"dates": list(dates), "start_date": dates[0], "end_date": dates[-1], "run_id": "t",
+              "processor_name": p.name, "backfill_mode": True}
+    if hasattr(p, "bind_aliases"):  # the registry binds its alias list
+        p.bind_aliases(params)
     wh.execute(
         f"CREATE TABLE {p.table} AS SELECT * EXCEPT ({', '.join(FAILURE_ONLY_COLUMNS)}) "
-        f"FROM ({p.select_sql}) AS q WHERE FALSE",
-        {"dates": list(dates), "start_date": dates[0], "end_date": dates[-1], "run_id": "t",
-         "processor_name": p.name, "backfill_mode": True},
+        f"FROM ({p.select_sql}) AS q WHERE FALSE", params,
     )
 
 
@@ -182,6 +195,7 @@ def game_day(*, broken: bool = False) -> Raw:
            points_line=9.5, bookmaker="book_b")
     fx.add("odds_api_player_points_props", game_date=D1, game_id=G1, player_lookup="alpha", team_abbr="BOS",
            points_line=8.5, bookmaker="book_a")
+    fx.rosters_from_gamebook()
     return fx
 
 
@@ -427,10 +441,11 @@ def test_upgc_first_game_has_no_history(wh):
 
 
 def test_processor_declarations():
-    assert [p.name for p in analytics.analytics_processors()] == ["pgs", "tdgs", "togs", "upgc", "utgc"]
+    assert [p.name for p in analytics.analytics_processors()] == ["registry", "pgs", "tdgs", "togs", "upgc", "utgc"]
     for p in PROC.values():
         assert p.table.startswith("nba_analytics.") and p.partition_column == "game_date"
-        assert p.inputs and all(t.startswith("nba_raw.") for t in p.inputs)
+        # Phase 3 reads Phase 2, and PGS the name registry (Phase 3 itself, run first)
+        assert p.inputs and all(t.startswith("nba_raw.") or t == "nba_analytics.player_registry" for t in p.inputs)
         assert p.sql_path is not None and p.sql_path.is_file()
     assert PROC["pgs"].failures_table == "nba_processing.analytics_failures"
     assert PROC["pgs"].entity_key == ("player_lookup",) and PROC["tdgs"].entity_key == ("defending_team_abbr",)
@@ -441,6 +456,7 @@ def test_processor_declarations():
 
 def test_expected_entities(wh):
     game_day().write(wh)
+    run(wh, "registry", [D1])
     pgs = wh.query(PROC["pgs"].expected_entities_sql, {"dates": [D1]})
     assert sorted(r["entity_id"] for r in pgs) == ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
     teams = wh.query(PROC["tdgs"].expected_entities_sql, {"dates": [D1]})
@@ -472,7 +488,7 @@ def test_simulated_weeks_run_clean(sim_bucket, wh, capsys):
         for b in batches:
             run(wh, loader.name, b, params, processor=loader)
     timings = {}
-    for name in ("pgs", "tdgs", "togs", "upgc"):
+    for name in ("registry", "pgs", "tdgs", "togs", "upgc"):
         start = time.perf_counter()
         failures: dict[str, int] = {}
         for b in batches:

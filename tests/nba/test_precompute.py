@@ -260,6 +260,9 @@ def test_psza_windows_sample_quality_and_early_season(wh: DuckDBWarehouse) -> No
     _shooter(fx, "mid", (40, 30, 30), n_games=14, first=26)  # 14 games, days 26..39
     _shooter(fx, "new", (40, 30, 30), n_games=10, first=30)  # 10 games, days 30..39
     _shooter(fx, "rookie", (40, 30, 30), n_games=9, first=31)  # 9 games: too few
+    # 'gappy': 9 PGS games, but the raw gamebook has him active on day 30 too, with no PGS row there
+    _shooter(fx, "gappy", (40, 30, 30), n_games=9, first=31)
+    fx.gamebook(day(30), "gappy", "BOS", "OPP")
     fx.pgs(day(40), "vet", "BOS")  # a same-day game must not count
     fx.pgs(day(40), "debut", "BOS")  # first game on the date: expected, so an INSUFFICIENT_DATA failure
     fx.write(wh)
@@ -282,14 +285,36 @@ def test_psza_windows_sample_quality_and_early_season(wh: DuckDBWarehouse) -> No
     assert out["vet"]["paint_pct_last_10"] == pytest.approx(18 / 36)
     assert out["vet"]["assisted_rate_last_10"] is not None
     fails = by_key(failures(wh, "psza"), "entity_id")
+    # the 12/07 split: BOS has played 40 games, so under 10 is never EXPECTED_INCOMPLETE here; a player
+    # who simply played fewer is INSUFFICIENT_DATA, one whose games upstream lost is INCOMPLETE_UPSTREAM
     assert {k: v["failure_category"] for k, v in fails.items()} == {
         "rookie": "INSUFFICIENT_DATA",
         "debut": "INSUFFICIENT_DATA",
+        "gappy": "INCOMPLETE_UPSTREAM",
     }
-    assert (
-        fails["rookie"]["failure_reason"] == "incomplete upstream: 9 games while the team has played 40 (10 required)"
-    )
-    assert result.failures == {"INSUFFICIENT_DATA": 2}
+    assert fails["rookie"]["failure_reason"] == (
+        "insufficient data: 9 games played while the team has played 40 (10 required); none missing upstream")
+    gap = fails["gappy"]
+    assert gap["failure_reason"].startswith("incomplete upstream: 9 games in PGS while the team has played 40")
+    assert "the raw gamebook has 1 more active game(s) PGS has no row for" in gap["failure_reason"]
+    assert (gap["failure_type"], gap["can_retry"], gap["is_correctable"]) == ("DATA_GAP", True, True)
+    assert gap["missing_dates"] == f'["{day(30)}"]'
+    assert result.failures == {"INSUFFICIENT_DATA": 2, "INCOMPLETE_UPSTREAM": 1}
+
+
+def test_psza_under_10_games_while_the_team_also_has_under_10_is_expected_incomplete(wh: DuckDBWarehouse) -> None:
+    fx = Fixture()
+    _schedule(fx, "BOS", range(0, 8))  # days 0-7: BOS has played 8 games before day 20
+    _shooter(fx, "early", (40, 30, 30), n_games=8, first=0)
+    fx.gamebook(day(3), "early", "BOS", "OPP", status="dnp")  # a DNP is no gap
+    fx.write(wh)
+    result = run(wh, PROCESSORS["psza"], [day(20)])
+    (fail,) = failures(wh, "psza")
+    assert (fail["entity_id"], fail["failure_category"]) == ("early", "EXPECTED_INCOMPLETE")
+    assert fail["failure_reason"] == "expected incomplete: 8 games, the team has played only 8 (10 required)"
+    assert fail["can_retry"] is False and fail["failure_type"] is None
+    assert result.failures == {"EXPECTED_INCOMPLETE": 1}
+    assert "EXPECTED_INCOMPLETE" in PROCESSORS["psza"].expected_skips
 
 
 # --- PCF ----------------------------------------------------------------------------------------

@@ -10,15 +10,43 @@
 -- broken points identity, box-score counts that contradict each other, shot events that disagree
 -- with the box score when the game has events, or events by a player who was not active. Such a
 -- player gets a failure row instead of an output row.
+-- Names: the gamebook's and the props' spellings are read through the player registry
+-- (nba_analytics.player_registry). A gamebook name the registry could not resolve while it resolved
+-- the team's other names of the day is a REGISTRY_LOOKUP_FAILED failure (entity: the name as seen;
+-- the reason gives the team's closest roster name), not a row under a name no other source uses.
 WITH
+registry AS (
+  SELECT r.game_date, r.source, r.team_abbr, r.source_lookup, r.player_lookup, r.universal_player_id,
+         r.resolved_via
+  FROM nba_analytics.player_registry AS r
+  WHERE r.game_date IN UNNEST(@dates) AND r.source IN ('gamebook', 'props')
+),
+registered_teams AS (
+  SELECT DISTINCT game_date, team_abbr FROM registry WHERE source = 'gamebook'
+),
 box AS (
   SELECT
-    g.game_id, g.game_date, g.season_year, g.player_lookup, g.universal_player_id, g.player_name,
+    g.game_id, g.game_date, g.season_year, COALESCE(reg.player_lookup, g.player_lookup) AS player_lookup,
+    IF(reg.resolved_via = 'alias', reg.universal_player_id, g.universal_player_id) AS universal_player_id,
+    g.player_name, reg.player_lookup IS NULL AND rt.team_abbr IS NOT NULL AS unregistered,
     g.team_abbr, g.opponent_team_abbr, g.is_home, g.starter, g.minutes,
     g.points, g.fgm, g.fga, g.fg3m, g.fg3a, g.ftm, g.fta, g.oreb, g.dreb, g.reb, g.ast, g.stl,
     g.blk, g.tov, g.pf, g.plus_minus
   FROM nba_raw.nbac_gamebook_player_stats AS g
+  LEFT JOIN registry AS reg
+    ON reg.source = 'gamebook' AND reg.game_date = g.game_date AND reg.team_abbr = g.team_abbr
+   AND reg.source_lookup = g.player_lookup
+  LEFT JOIN registered_teams AS rt ON rt.game_date = g.game_date AND rt.team_abbr = g.team_abbr
   WHERE g.game_date IN UNNEST(@dates) AND g.player_status = 'active'
+),
+closest AS (
+  -- an unregistered name's nearest roster name on its team (edit distance, then by name)
+  SELECT b.game_id, b.player_lookup, r.player_lookup AS suggestion
+  FROM box AS b
+  JOIN nba_raw.nbac_rosters AS r ON r.game_date = b.game_date AND r.team_abbr = b.team_abbr
+  WHERE b.unregistered AND r.game_date IN UNNEST(@dates)
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY b.game_id, b.player_lookup
+                             ORDER BY EDIT_DISTANCE(b.player_lookup, r.player_lookup), r.player_lookup) = 1
 ),
 events AS (
   SELECT e.game_id, e.game_date, e.team_abbr, e.player_lookup, e.shot_value, e.shot_distance_ft,
@@ -55,11 +83,14 @@ team AS (
   WHERE t.game_date IN UNNEST(@dates)
 ),
 props AS (
-  SELECT p.game_id, p.player_lookup, p.points_line
+  SELECT p.game_id, COALESCE(reg.player_lookup, p.player_lookup) AS player_lookup, p.points_line
   FROM nba_raw.odds_api_player_points_props AS p
+  LEFT JOIN registry AS reg
+    ON reg.source = 'props' AND reg.game_date = p.game_date AND reg.team_abbr = p.team_abbr
+   AND reg.source_lookup = p.player_lookup
   WHERE p.game_date IN UNNEST(@dates)
   -- one line per player and game: the first bookmaker by name (deterministic)
-  QUALIFY ROW_NUMBER() OVER (PARTITION BY p.game_id, p.player_lookup
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY p.game_id, COALESCE(reg.player_lookup, p.player_lookup)
                              ORDER BY p.bookmaker, p.points_line) = 1
 ),
 joined AS (
@@ -69,6 +100,7 @@ joined AS (
     COALESCE(b.player_lookup, s.player_lookup) AS player_lookup,
     COALESCE(b.team_abbr, s.team_abbr) AS team_abbr,
     b.game_id IS NOT NULL AS in_box,
+    IFNULL(b.unregistered, FALSE) AS unregistered, cl.suggestion,
     eg.game_id IS NOT NULL AS has_events,
     b.season_year, b.universal_player_id, b.player_name, b.opponent_team_abbr, b.is_home, b.starter,
     b.minutes, b.points, b.fgm, b.fga, b.fg3m, b.fg3a, b.ftm, b.fta, b.oreb, b.dreb, b.reb, b.ast,
@@ -90,11 +122,15 @@ joined AS (
   LEFT JOIN event_games AS eg ON eg.game_id = COALESCE(b.game_id, s.game_id)
   LEFT JOIN team AS t ON t.game_id = b.game_id AND t.team_abbr = b.team_abbr
   LEFT JOIN props AS pr ON pr.game_id = b.game_id AND pr.player_lookup = b.player_lookup
+  LEFT JOIN closest AS cl ON cl.game_id = b.game_id AND cl.player_lookup = b.player_lookup
 ),
 checked AS (
   SELECT
     j.*,
     IFNULL(CONCAT(
+      IF(unregistered, CONCAT('gamebook name ', player_lookup, ' (game ', game_id, ', team ', team_abbr,
+                              ') resolves to no rostered player in the registry',
+                              IFNULL(CONCAT('; did you mean ', suggestion, '?'), ''), '; '), ''),
       IF(NOT in_box, 'shot events for a player who is not active for this team in the gamebook; ', ''),
       IF(in_box AND points != 2 * (fgm - fg3m) + 3 * fg3m + ftm,
          'points identity broken: points != 2*(fgm-fg3m) + 3*fg3m + ftm; ', ''),
@@ -173,12 +209,14 @@ SELECT
   -- bad or missing source data is a data failure (correctable: fix the source, re-ingest), never
   -- PROCESSING_ERROR, which means a bug: a player with shot events but no gamebook row is missing
   -- upstream; counts that contradict each other are invalid upstream values
-  CAST(CASE WHEN problems = '' THEN NULL WHEN NOT in_box THEN 'INCOMPLETE_UPSTREAM' ELSE 'INVALID_UPSTREAM' END
+  -- a name the registry cannot resolve comes first: until it does, the row's numbers belong to nobody
+  CAST(CASE WHEN problems = '' THEN NULL WHEN unregistered THEN 'REGISTRY_LOOKUP_FAILED'
+            WHEN NOT in_box THEN 'INCOMPLETE_UPSTREAM' ELSE 'INVALID_UPSTREAM' END
        AS STRING) AS failure_category,
   CAST(IF(problems = '', NULL, SUBSTR(problems, 1, 1000)) AS STRING) AS failure_reason,
   CAST(IF(problems = '', NULL, TRUE) AS BOOL) AS can_retry,
-  CAST(CASE WHEN problems = '' THEN NULL WHEN NOT in_box THEN 'DATA_GAP' ELSE 'INVALID_VALUE' END
-       AS STRING) AS failure_type,
+  CAST(CASE WHEN problems = '' THEN NULL WHEN unregistered THEN 'NAME_MISMATCH' WHEN NOT in_box THEN 'DATA_GAP'
+            ELSE 'INVALID_VALUE' END AS STRING) AS failure_type,
   CAST(IF(problems = '', NULL, TRUE) AS BOOL) AS is_correctable,
   CAST(NULL AS STRING) AS missing_dates,
   CAST(NULL AS INT64) AS expected_count,

@@ -26,12 +26,30 @@
 -- and 100 when the team played none. "Found" = the player's gamebook rows of any status (the
 -- data exists; a DNP is not a data gap). L5/L10: the team's last 5/10 game dates on which the
 -- player has a gamebook row.
+-- Names: every source's spelling is read through the player registry (nba_analytics.player_registry,
+-- as PGS does), so an alias puts a variant's rows under the player's roster name; a name the
+-- registry could not resolve stays as the source spells it (the registry and PGS report it).
 WITH
+registry AS (
+  SELECT r.game_date, r.source, r.team_abbr, r.source_lookup, r.player_lookup
+  FROM nba_analytics.player_registry AS r
+  WHERE r.game_date >= DATE_SUB(@start_date, INTERVAL 366 DAY) AND r.game_date <= @end_date
+),
+gamebook AS (
+  SELECT g.game_id, g.game_date, g.season_year, COALESCE(reg.player_lookup, g.player_lookup) AS player_lookup,
+         g.universal_player_id, g.team_abbr, g.opponent_team_abbr, g.is_home, g.player_status, g.minutes,
+         g.points, g.fga, g.fta, g.tov
+  FROM nba_raw.nbac_gamebook_player_stats AS g
+  LEFT JOIN registry AS reg
+    ON reg.source = 'gamebook' AND reg.game_date = g.game_date AND reg.team_abbr = g.team_abbr
+   AND reg.source_lookup = g.player_lookup
+  WHERE g.game_date >= DATE_SUB(@start_date, INTERVAL 366 DAY) AND g.game_date <= @end_date
+),
 day_players AS (
   -- every gamebook player of the batch's dates, any status (teammates count for stars out)
   SELECT g.game_id, g.game_date, g.season_year, g.player_lookup, g.universal_player_id, g.team_abbr,
          g.opponent_team_abbr, g.is_home, g.player_status AS gamebook_status
-  FROM nba_raw.nbac_gamebook_player_stats AS g
+  FROM gamebook AS g
   WHERE g.game_date IN UNNEST(@dates)
 ),
 game_pace AS (
@@ -80,7 +98,7 @@ player_hist AS (
     ROW_NUMBER() OVER w AS rn,
     LEAD(h.game_date) OVER w AS prev_hd
   FROM day_players AS d
-  JOIN nba_raw.nbac_gamebook_player_stats AS h
+  JOIN gamebook AS h
     ON h.player_lookup = d.player_lookup AND h.season_year = d.season_year AND h.game_date < d.game_date
   LEFT JOIN nba_raw.nbac_team_boxscore AS t
     ON t.game_id = h.game_id AND t.team_abbr = h.team_abbr
@@ -116,7 +134,7 @@ earlier_active AS (
   -- each player's last active game more than 30 days before the batch's first date (days_rest
   -- looks back to season start; later games are in player_hist)
   SELECT g.player_lookup, g.season_year, MAX(g.game_date) AS last_active_date
-  FROM nba_raw.nbac_gamebook_player_stats AS g
+  FROM gamebook AS g
   WHERE g.player_status = 'active' AND g.game_date < DATE_SUB(@start_date, INTERVAL 30 DAY)
     AND g.game_date >= DATE_SUB(@start_date, INTERVAL 366 DAY)
   GROUP BY g.player_lookup, g.season_year
@@ -128,27 +146,34 @@ player_games_found AS (
          COUNTIF(g.player_lookup IS NOT NULL) AS found_l10
   FROM day_players AS d
   JOIN team_sched AS t ON t.gd = d.game_date AND t.team_abbr = d.team_abbr AND t.rn <= 10
-  LEFT JOIN nba_raw.nbac_gamebook_player_stats AS g
+  LEFT JOIN gamebook AS g
     ON g.player_lookup = d.player_lookup AND g.game_date = t.sd
    AND g.game_date < @end_date AND g.game_date >= DATE_SUB(@start_date, INTERVAL 366 DAY)
   GROUP BY d.game_date, d.player_lookup
 ),
 injuries AS (
-  SELECT i.game_date, i.player_lookup, i.injury_status
+  SELECT i.game_date, COALESCE(reg.player_lookup, i.player_lookup) AS player_lookup, i.injury_status
   FROM nba_raw.nbac_injury_report AS i
+  LEFT JOIN registry AS reg
+    ON reg.source = 'injuries' AND reg.game_date = i.game_date AND reg.team_abbr = i.team_abbr
+   AND reg.source_lookup = i.player_lookup
   WHERE i.game_date BETWEEN @start_date AND @end_date
   -- one status per player and day: the most severe listing
   QUALIFY ROW_NUMBER() OVER (
-    PARTITION BY i.game_date, i.player_lookup
+    PARTITION BY i.game_date, COALESCE(reg.player_lookup, i.player_lookup)
     ORDER BY CASE i.injury_status WHEN 'out' THEN 0 WHEN 'doubtful' THEN 1 WHEN 'questionable' THEN 2
                                   WHEN 'probable' THEN 3 ELSE 4 END, i.team_abbr) = 1
 ),
 props AS (
   -- one line per player and game: the first bookmaker by name (deterministic)
-  SELECT p.game_id, p.player_lookup, p.points_line
+  SELECT p.game_id, COALESCE(reg.player_lookup, p.player_lookup) AS player_lookup, p.points_line
   FROM nba_raw.odds_api_player_points_props AS p
+  LEFT JOIN registry AS reg
+    ON reg.source = 'props' AND reg.game_date = p.game_date AND reg.team_abbr = p.team_abbr
+   AND reg.source_lookup = p.player_lookup
   WHERE p.game_date BETWEEN @start_date AND @end_date
-  QUALIFY ROW_NUMBER() OVER (PARTITION BY p.game_id, p.player_lookup ORDER BY p.bookmaker, p.points_line) = 1
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY p.game_id, COALESCE(reg.player_lookup, p.player_lookup)
+                             ORDER BY p.bookmaker, p.points_line) = 1
 ),
 players AS (
   SELECT

@@ -1,6 +1,6 @@
 -- PSZA: nba_precompute.player_shot_zone_analysis — one row per player per analysis_date, for every
 -- player with active games this season before the date (plus the players who debut that day, so
--- that coverage reconciles: they get INSUFFICIENT_DATA). Spec §3 (PSZA) and §4.
+-- that coverage reconciles: they get a failure). Spec §3 (PSZA) and §4.
 --   * windows: the player's last 10 and last 20 PGS games STRICTLY BEFORE the date;
 --   * zone math uses only the games that have shot events (NULL zones are excluded): rates are
 --     percent of the zone attempts (paint + mid-range + three) in those games, FG% = Σmakes ÷ Σattempts;
@@ -9,8 +9,13 @@
 --     mid-range rate >= 35, else balanced;
 --   * failures (first match wins): season days 0-13 -> INSUFFICIENT_DATA 'early season bootstrap';
 --     daily mode from day 30 and 14-day completeness < 90% -> INCOMPLETE_DATA (DNP / DATA_GAP classification);
---     under 10 games -> INSUFFICIENT_DATA (reason says whether the team's schedule or the player fell
---     short: the 12/07 EXPECTED_INCOMPLETE / INCOMPLETE_UPSTREAM split, kept as one category);
+--     under 10 games, the 12/07 split:
+--       - the team has also played under 10 games this season -> EXPECTED_INCOMPLETE (early season;
+--         an expected skip);
+--       - the raw gamebook has the player active in games this season before the date that PGS has no
+--         row for -> INCOMPLETE_UPSTREAM (DATA_GAP, correctable: backfill PGS on missing_dates);
+--       - else the player has simply played under 10 games -> INSUFFICIENT_DATA (nothing is missing;
+--         counting every such player as INCOMPLETE_UPSTREAM would flag bench players as gaps);
 --     impossible values -> INVALID_UPSTREAM (bad data, not a bug).
 --   * completeness (14-day window): the player's games ÷ the scheduled games of his latest team in
 --     [date - 14, date); missing dates are checked against the raw gamebook: active there -> DATA_GAP
@@ -100,6 +105,20 @@ window_14d AS (
   LEFT JOIN gamebook AS gb ON gb.player_lookup = e.player_lookup AND gb.game_date = ts.game_date
   GROUP BY e.analysis_date, e.player_lookup
 ),
+upstream_gaps AS (
+  -- active games of the raw gamebook this season before the date that PGS has no row for: PSZA's
+  -- game counts are short because upstream is (INCOMPLETE_UPSTREAM, needs a PGS backfill)
+  SELECT e.analysis_date, e.player_lookup, COUNT(*) AS upstream_gap_games,
+         CONCAT('[', STRING_AGG(CONCAT('"', CAST(g.game_date AS STRING), '"'), ',' ORDER BY g.game_date), ']')
+           AS upstream_gap_dates
+  FROM entities AS e
+  JOIN nba_raw.nbac_gamebook_player_stats AS g
+    ON g.player_lookup = e.player_lookup AND g.season_year = e.season_year AND g.game_date < e.analysis_date
+   AND g.player_status = 'active'
+  LEFT JOIN pgs AS p ON p.player_lookup = g.player_lookup AND p.game_date = g.game_date
+  WHERE p.game_date IS NULL AND g.game_date < @end_date AND g.game_date >= DATE_SUB(@start_date, INTERVAL 366 DAY)
+  GROUP BY e.analysis_date, e.player_lookup
+),
 team_games_before AS (
   -- the team's scheduled games this season before the date (the EXPECTED_INCOMPLETE test)
   SELECT bs.analysis_date, ts.team_abbr, COUNT(*) AS team_games
@@ -131,11 +150,13 @@ calc AS (
          IFNULL(c.dnp_games, 0) AS dnp_games,
          c.missing_dates,
          IFNULL(SAFE_DIVIDE(100.0 * c.actual_games, c.expected_games), 100.0) AS completeness_pct,
-         IFNULL(tg.team_games, 0) AS team_games
+         IFNULL(tg.team_games, 0) AS team_games,
+         IFNULL(ug.upstream_gap_games, 0) AS upstream_gap_games, ug.upstream_gap_dates
   FROM entities AS e
   JOIN win AS w ON w.analysis_date = e.analysis_date AND w.player_lookup = e.player_lookup
   LEFT JOIN window_14d AS c ON c.analysis_date = e.analysis_date AND c.player_lookup = e.player_lookup
   LEFT JOIN team_games_before AS tg ON tg.analysis_date = e.analysis_date AND tg.team_abbr = e.latest_team
+  LEFT JOIN upstream_gaps AS ug ON ug.analysis_date = e.analysis_date AND ug.player_lookup = e.player_lookup
 ),
 judged AS (
   SELECT calc.*,
@@ -144,6 +165,8 @@ judged AS (
            WHEN player_lookup IN UNNEST(@circuit_broken_entities) THEN 'CIRCUIT_BREAKER_ACTIVE'
            WHEN season_day < 14 THEN 'INSUFFICIENT_DATA'
            WHEN completeness_checked AND completeness_pct < 90 THEN 'INCOMPLETE_DATA'
+           WHEN games_10 < 10 AND team_games < 10 THEN 'EXPECTED_INCOMPLETE'
+           WHEN games_10 < 10 AND upstream_gap_games > 0 THEN 'INCOMPLETE_UPSTREAM'
            WHEN games_10 < 10 THEN 'INSUFFICIENT_DATA'
            WHEN games_10 > 10 OR games_20 > 20 OR paint_pct_10 NOT BETWEEN 0 AND 1 OR mid_pct_10 NOT BETWEEN 0 AND 1
                 OR three_pct_10 NOT BETWEEN 0 AND 1 THEN 'INVALID_UPSTREAM'
@@ -200,24 +223,27 @@ SELECT
   CAST(failure_category AS STRING) AS failure_category,
   CAST(CASE failure_category
     WHEN 'INSUFFICIENT_DATA' THEN
-      CASE
-        WHEN season_day < 14 THEN 'early season bootstrap'
-        WHEN team_games < 10 THEN CONCAT('expected incomplete: ', CAST(games_10 AS STRING),
-          ' games, the team has played only ', CAST(team_games AS STRING), ' (10 required)')
-        ELSE CONCAT('incomplete upstream: ', CAST(games_10 AS STRING), ' games while the team has played ',
-          CAST(team_games AS STRING), ' (10 required)')
-      END
+      IF(season_day < 14, 'early season bootstrap',
+         CONCAT('insufficient data: ', CAST(games_10 AS STRING), ' games played while the team has played ',
+                CAST(team_games AS STRING), ' (10 required); none missing upstream'))
+    WHEN 'EXPECTED_INCOMPLETE' THEN CONCAT('expected incomplete: ', CAST(games_10 AS STRING),
+      ' games, the team has played only ', CAST(team_games AS STRING), ' (10 required)')
+    WHEN 'INCOMPLETE_UPSTREAM' THEN CONCAT('incomplete upstream: ', CAST(games_10 AS STRING),
+      ' games in PGS while the team has played ', CAST(team_games AS STRING), ' (10 required); the raw gamebook has ',
+      CAST(upstream_gap_games AS STRING), ' more active game(s) PGS has no row for: backfill PGS on missing_dates')
     WHEN 'INCOMPLETE_DATA' THEN CONCAT('14-day completeness ', CAST(ROUND(completeness_pct, 1) AS STRING),
       '% (', CAST(actual_games AS STRING), ' of ', CAST(expected_games AS STRING), ' team games) under 90%')
     WHEN 'INVALID_UPSTREAM' THEN 'sanity check failed: impossible zone percentage or sample size'
   END AS STRING) AS failure_reason,
-  CAST(failure_category IN ('INCOMPLETE_DATA', 'INVALID_UPSTREAM') AS BOOL) AS can_retry,
+  CAST(failure_category IN ('INCOMPLETE_DATA', 'INVALID_UPSTREAM', 'INCOMPLETE_UPSTREAM') AS BOOL) AS can_retry,
   CAST(CASE failure_category WHEN 'INCOMPLETE_DATA' THEN incomplete_type
-                             WHEN 'INVALID_UPSTREAM' THEN 'INVALID_VALUE' END AS STRING) AS failure_type,
-  CAST((failure_category = 'INCOMPLETE_DATA' AND gap_games > 0) OR failure_category = 'INVALID_UPSTREAM'
-       AS BOOL) AS is_correctable,
-  CAST(IF(failure_category = 'INCOMPLETE_DATA', missing_dates, NULL) AS STRING) AS missing_dates,
+                             WHEN 'INVALID_UPSTREAM' THEN 'INVALID_VALUE'
+                             WHEN 'INCOMPLETE_UPSTREAM' THEN 'DATA_GAP' END AS STRING) AS failure_type,
+  CAST((failure_category = 'INCOMPLETE_DATA' AND gap_games > 0)
+       OR failure_category IN ('INVALID_UPSTREAM', 'INCOMPLETE_UPSTREAM') AS BOOL) AS is_correctable,
+  CAST(CASE failure_category WHEN 'INCOMPLETE_DATA' THEN missing_dates
+                             WHEN 'INCOMPLETE_UPSTREAM' THEN upstream_gap_dates END AS STRING) AS missing_dates,
   CAST(expected_games AS INT64) AS expected_count,
   CAST(actual_games AS INT64) AS actual_count,
-  CAST(failure_category = 'INCOMPLETE_DATA' AS BOOL) AS raw_data_checked
+  CAST(failure_category IN ('INCOMPLETE_DATA', 'INCOMPLETE_UPSTREAM') AS BOOL) AS raw_data_checked
 FROM judged
