@@ -53,12 +53,13 @@ def test_november_runs_clean_and_a_second_run_recomputes_nothing(november: dict[
     assert first.exit_code == 0, first.output
     doc = as_json(first)
     assert doc["status"] == "succeeded" and doc["gates"]["failed"] == 0
+    assert doc["gates"]["warned"] == 0  # a clean month: no gate has anything to say
     assert "PROCESSING_ERROR" not in doc["entity_failures"]
     # the simulated season spells every name like the rosters: the registry resolves them all
     assert "REGISTRY_LOOKUP_FAILED" not in doc["entity_failures"]
     again = bfplan("run", november["plan"])
     assert again.exit_code == 0
-    assert again.stdout.startswith("nothing to do: all 678 partition(s) are already done")
+    assert again.stdout.startswith("nothing to do: all 720 partition(s) are already done")
 
 
 def test_every_november_game_date_has_rows_or_categorized_failures(november: dict[str, Any]) -> None:
@@ -123,7 +124,7 @@ def test_the_daily_plan_runs_yesterday_with_the_daily_policy(november: dict[str,
     result = bfplan("run", daily, "--json")
     assert result.exit_code == 0, result.output
     doc = as_json(result)
-    assert doc["partitions"]["done"] == 18 and doc["gates"]["failed"] == 0
+    assert doc["partitions"]["done"] == 19 and doc["gates"]["failed"] == 0
     refused = bfplan("run", daily, "--var", "day=2021-12-03", "--var", "today=2022-06-01")
     assert refused.exit_code == 2 and "daily mode refuses dates older than 90 days" in refused.stderr
 
