@@ -17,7 +17,7 @@ from tests.nba.simload import load_simulator
 
 ROOT = Path(__file__).resolve().parents[2]
 VOLATILE = {"run_id", "created_at", "resolved_at", "processed_at", "updated_at"}
-PHASES_3_TO_5 = ("pgs", "tdgs", "togs", "upgc", "tdza", "psza", "pcf", "pdc", "mlfs", "predictions")
+PHASES_3_TO_5 = ("registry", "pgs", "tdgs", "togs", "upgc", "utgc", "tdza", "psza", "pcf", "pdc", "mlfs", "predictions")
 PREFIX = "nov_"
 
 

@@ -2,7 +2,7 @@
 -- the batch's dates as column {date_col}, each with its season and season day (days since the
 -- season's first scheduled game, from nba_raw.nbac_schedule; day 0 is opening night), and
 -- completeness_checked: whether daily mode's per-entity INCOMPLETE_DATA check applies to the date.
--- It is @check_completeness (daily mode) outside the completeness checker's own 30-day bootstrap
+-- It is the check_completeness parameter (daily mode) outside the completeness checker's own 30-day bootstrap
 -- window (spec §1, "the completeness checker has its own 30-day bootstrap window"; spec §4,
 -- "readiness under 90% outside bootstrap"): season days 0-29 are never INCOMPLETE_DATA. The only
 -- place that rule lives; the 14-day BOOTSTRAP_DAYS (no rows, INSUFFICIENT_DATA) is separate.
