@@ -249,6 +249,11 @@ def main(argv: list[str] | None = None) -> int:
         for n, kind in enumerate(args.kinds):
             faults = sim.random_faults(clean_bucket, [kind], args.per_kind, args.seed + n, sources=KINDS,
                                        start=date(2021, 11, 9), end=date(2021, 11, 30))
+            for i, fault in enumerate(faults):
+                if kind == "name_variant":  # half a suffix (jr), half a letter dropped mid-name
+                    name = fault["player"]
+                    fault["variant"] = (sim.faults.default_variant(name) if i % 2 == 0
+                                        else name[:len(name) // 2] + name[len(name) // 2 + 1:])
             work = base / kind
             work.mkdir()
             results.append(scenario(sim, kind, faults, work))

@@ -92,7 +92,9 @@ def validate(plan: str) -> None:
 @click.option("--force", is_flag=True, help="Recompute partitions already done.")
 @click.option("--rerun-failed", is_flag=True,
               help="Recompute only partitions that failed or were blocked, or have correctable entity failures.")
-@click.option("--stale", is_flag=True, help="Recompute stale partitions (upstream rewritten since) and their readers.")
+@click.option("--stale", is_flag=True,
+              help="Bring the plan up to date: recompute stale partitions (upstream rewritten, or their source "
+                   "files changed, since they were built) and their readers, and build what was never built.")
 @click.option("--mode", type=click.Choice(["backfill", "daily"]), help="Override the plan's mode.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Nodes to run at once (default: the plan's).")
 @click.option("--dry-run", is_flag=True, help="Print what would run; touch nothing.")

@@ -71,3 +71,18 @@ def test_describe_names_each_kind_of_change():
         "1 new: c; 1 re-delivered with other contents: b; 1 gone: a")
     many = {f"f{i}": "x" for i in range(7)}
     assert describe({}, many) == "7 new: f0, f1, f2, f3, f4 (+2 more)"
+
+
+def test_stale_also_builds_what_was_never_built(bfplan, tmp_path):
+    plan = _sensors(tmp_path)
+    late = plan.parent / "data" / "readings" / "2024-03-06.csv"
+    held = late.read_bytes()
+    late.unlink()
+    first = as_json(bfplan("run", plan, "--only", "readings", "--json"))
+    assert first["partitions"]["done"] == 10  # the readings only: the rest was never built
+    late.write_bytes(held)
+    done = bfplan("run", plan, "--stale")
+    assert done.exit_code == 0, done.output
+    db = plan.parent / "w.duckdb"
+    assert db_rows(db, "SELECT count(DISTINCT day) FROM weather.daily")[0][0] == 10
+    assert _gaps(bfplan, plan) == []
