@@ -69,7 +69,9 @@ def run_checks(plan: Plan, registry: Registry, warehouse: Warehouse, *, gate: st
     run_id = run_id or new_run_id("check-")
     ledger = Ledger(warehouse, plan.name)
     ledger.ensure_tables()
-    states = ledger.current([r.name for _, r in plan.processor_refs()])
+    names = [r.name for _, r in plan.processor_refs()]
+    states = ledger.current(names)
+    built = ledger.ever_done(names)
     versions = VersionIndex.from_state(states)
     report = CheckReport(run_id)
     t0 = time.perf_counter()
@@ -83,7 +85,9 @@ def run_checks(plan: Plan, registry: Registry, warehouse: Warehouse, *, gate: st
                            mode=mode or plan.mode, run_id=run_id)
         current = fingerprint(plan, spec, dates, versions)
         g0 = time.perf_counter()
-        result = unbuilt_collapsed(evaluate(registry.gates[spec.name], ctx, spec, ledger, current), states)
+        result = evaluate(registry.gates[spec.name], ctx, spec, ledger, current)
+        if spec.stage.startswith("after"):  # a gate before a stage judges its inputs: its findings are the why
+            result = unbuilt_collapsed(result, states, built)
         status = _effective(result, spec.severity, strict)
         report.gates.append({
             "gate": spec.name, "stage": spec.stage, "status": status, "gate_status": result.status,
@@ -98,15 +102,18 @@ def run_checks(plan: Plan, registry: Registry, warehouse: Warehouse, *, gate: st
     return report
 
 
-def unbuilt_collapsed(result: GateResult, states: Mapping[tuple[str, date], PartitionState]) -> GateResult:
+def unbuilt_collapsed(result: GateResult, states: Mapping[tuple[str, date], PartitionState],
+                      built: set[tuple[str, date]]) -> GateResult:
     """The result with the findings about partitions that were never built (blocked, failed,
-    held by a breaker, not run yet) folded into one warning per processor and reason: a gate
-    judging data that is not there repeats what the ledger already says, once per date."""
+    held by a breaker, not run yet — and never committed before) folded into one finding per
+    processor and reason, as bad as the worst it replaces: a gate judging data that is not
+    there repeats what the ledger already says, once per date."""
     kept: list[Finding] = []
     unbuilt: dict[tuple[str, str], list[Finding]] = {}
     for f in result.findings:
         st = states.get((f.processor, f.date)) if f.processor and f.date else None
-        if f.processor and f.date and (st is None or st.status != PartitionStatus.DONE):
+        never = (f.processor, f.date) not in built
+        if f.processor and f.date and never and (st is None or st.status != PartitionStatus.DONE):
             why = "not run yet" if st is None else f"{st.status}: {st.error or 'no reason recorded'}"
             unbuilt.setdefault((f.processor, why), []).append(f)
         else:
@@ -115,8 +122,9 @@ def unbuilt_collapsed(result: GateResult, states: Mapping[tuple[str, date], Part
         return result
     for (proc, why), found in unbuilt.items():
         days = sorted(f.date for f in found if f.date)
-        kept.append(Finding(f"{proc}: {len(days)} date(s) not built ({days[0]}..{days[-1]}), {why}",
-                            GateStatus.WARN, proc, found[0].table, days[0]))
+        worst = max((GateStatus(f.status) for f in found), key=lambda s: s.level)
+        kept.append(Finding(f"{proc}: {len(days)} date(s) not built ({days[0]}..{days[-1]}), {why}; "
+                            f"the first: {found[0].detail[:300]}", worst, proc, found[0].table, days[0]))
     worst = max((GateStatus(f.status) for f in kept), key=lambda s: s.level)
     return GateResult(worst, kept, result.summary)
 

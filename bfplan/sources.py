@@ -25,12 +25,20 @@ from bfplan.status import PartitionStatus
 MAX_NAMED = 5
 
 
-def file_states(paths: Iterable[Path]) -> dict[str, str]:
-    """File name → a short hash of its bytes (a file that cannot be read: ``unreadable``)."""
+def file_states(paths: Iterable[Path], cache: dict[tuple[str, int, int], str] | None = None) -> dict[str, str]:
+    """File name → a short hash of its bytes (a file that cannot be read: ``unreadable``);
+    ``cache`` keeps hashes by (path, size, mtime) across calls (a file many dates share)."""
     out = {}
     for path in paths:
         try:
+            st = path.stat()
+            key = (str(path), st.st_size, st.st_mtime_ns)
+            if cache is not None and key in cache:
+                out[path.name] = cache[key]
+                continue
             out[path.name] = hashlib.blake2b(path.read_bytes(), digest_size=8).hexdigest()
+            if cache is not None:
+                cache[key] = out[path.name]
         except OSError:
             out[path.name] = "unreadable"
     return out
@@ -65,6 +73,7 @@ def changed_sources(processors: Mapping[str, Processor], states: Mapping[tuple[s
     """Done partitions of file sources whose files differ from what was loaded (``params_of``:
     a processor's params, which say where its files are)."""
     out = []
+    cache: dict[tuple[str, int, int], str] = {}
     for name, dates in planned.items():
         proc = processors[name]
         params = params_of(name)
@@ -75,7 +84,7 @@ def changed_sources(processors: Mapping[str, Processor], states: Mapping[tuple[s
             paths: Sequence[Path] | None = proc.source_files(params, d)
             if paths is None:
                 continue
-            change = describe(json.loads(st.source_state), file_states(paths))
+            change = describe(json.loads(st.source_state), file_states(paths, cache))
             if change:
                 out.append(SourceChange(name, d, f"source files changed since the load: {change}"))
     return out

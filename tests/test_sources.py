@@ -86,3 +86,11 @@ def test_stale_also_builds_what_was_never_built(bfplan, tmp_path):
     db = plan.parent / "w.duckdb"
     assert db_rows(db, "SELECT count(DISTINCT day) FROM weather.daily")[0][0] == 10
     assert _gaps(bfplan, plan) == []
+
+
+def test_one_stale_run_rebuilds_the_readers_of_what_it_builds_for_the_first_time(bfplan, tmp_path):
+    plan = _sensors(tmp_path)
+    days = [f"2024-03-{d:02d}" for d in range(1, 11) if d != 4]
+    assert bfplan("run", plan, "--dates", ",".join(days)).exit_code in (0, 1)  # 03-04 never built
+    assert bfplan("run", plan, "--stale").exit_code == 0
+    assert [g for g in _gaps(bfplan, plan) if g[2] == "cascade"] == []  # the weeks that read 03-04 were rebuilt

@@ -183,6 +183,16 @@ class Ledger:
         for table, rows in pending.items():
             self.wh.append_rows(table, self._columns[table], rows)
 
+    def ever_done(self, processors: Iterable[str]) -> set[tuple[str, date]]:
+        """The (processor, date) partitions that committed at least once (whatever their latest
+        state: a partition blocked now may still hold the rows of an earlier run)."""
+        if not self.has(PARTITIONS):
+            return set()
+        rows = self.wh.query(f"SELECT DISTINCT processor, partition_date FROM {PARTITIONS} WHERE plan_name = @plan "
+                             "AND status = 'done' AND processor IN UNNEST(@processors)",
+                             {"plan": self.plan_name, "processors": sorted(processors)})
+        return {(r["processor"], r["partition_date"]) for r in rows}
+
     def current(
         self, processors: Iterable[str] | None = None, start: date | None = None, end: date | None = None
     ) -> dict[tuple[str, date], PartitionState]:

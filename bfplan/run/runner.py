@@ -105,8 +105,10 @@ class Runner:
                 for st in stale_partitions(self.wh, self.plan.name, self._names):
                     stale.setdefault(st.processor, set()).add(st.date)
                 loaded: dict[str, set[date]] = {}
-                for name, d in state:
-                    loaded.setdefault(name, set()).add(d)
+                for name, d in state:  # only the dates the selection names
+                    if ((sel.dates is None or d in sel.dates) and (sel.start is None or d >= sel.start)
+                            and (sel.end is None or d <= sel.end)):
+                        loaded.setdefault(name, set()).add(d)
                 for change in changed_sources(self.registry.processors, state, loaded, self._params_of):
                     stale.setdefault(change.processor, set()).add(change.date)
             correctable = self._correctable() if sel.rerun_failed else {}

@@ -146,13 +146,11 @@ def plan_work(plan: Plan, registry: Registry, state: Mapping[tuple[str, date], P
         seeds = {p: set(planned[p]) for p in sel.from_ or ()}
         for p, ds in (stale or {}).items():
             seeds.setdefault(p, set()).update(d for d in ds if d in set(planned.get(p, ())))
+        if sel.stale:  # up to date means built too: what was never built (blocked, failed) runs, and
+            for name in names:  # so does every reader whose window reaches it
+                seeds.setdefault(name, set()).update(d for d in planned[name] if (
+                    (st := state.get((name, d))) is None or st.status != PartitionStatus.DONE))
         forced = _affected(registry, processor_graph(plan, registry), seeds, full)
-        if sel.stale:  # up to date means built too: what was never built (blocked, failed) runs with it
-            for name in names:
-                undone = {d for d in planned[name]
-                          if (st := state.get((name, d))) is None or st.status != PartitionStatus.DONE}
-                if undone:
-                    forced.setdefault(name, set()).update(undone)
         selected &= set(forced)
     todo: dict[str, list[date]] = {}
     skipped: dict[str, list[date]] = {}

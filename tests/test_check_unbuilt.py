@@ -1,0 +1,38 @@
+"""``check`` on partitions that were never built: one finding per processor and reason, as bad
+as what it replaces (``--strict`` still fails), and never for a gate that judges inputs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.conftest import as_json
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sensors"
+
+
+def _sensors(tmp_path: Path) -> Path:
+    folder = tmp_path / "sensors"
+    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    plan = folder / "plan.yaml"
+    plan.write_text(plan.read_text().replace("../../.bfplan/sensors.duckdb", "w.duckdb"))
+    return plan
+
+
+def test_unbuilt_dates_are_one_finding_that_keeps_its_level(bfplan, tmp_path):
+    plan = _sensors(tmp_path)
+    assert bfplan("run", plan, "--only", "stations,readings").exit_code == 0  # the summaries: never built
+    result = bfplan("check", plan, "--gate", "coverage", "--strict", "--json")
+    assert result.exit_code == 1
+    (gate,) = as_json(result)["gates"]
+    daily = [f for f in gate["findings"] if f["processor"] == "daily"]
+    assert len(daily) == 1 and daily[0]["status"] == "fail"
+    assert daily[0]["detail"].startswith("daily: 10 date(s) not built (2024-03-01..2024-03-10), not run yet; the first: ")
+
+
+def test_a_gate_before_a_stage_keeps_its_own_findings(bfplan, tmp_path):
+    plan = _sensors(tmp_path)
+    (plan.parent / "data" / "readings" / "2024-03-05.csv").unlink()
+    bfplan("run", plan)
+    (gate, *_) = as_json(bfplan("check", plan, "--gate", "preflight", "--json"))["gates"]
+    assert any("2024-03-05" in f["detail"] and "not built" not in f["detail"] for f in gate["findings"])
