@@ -13,7 +13,7 @@ it has in the plan. Each result is appended to the ledger's gate results under a
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -86,8 +86,10 @@ def run_checks(plan: Plan, registry: Registry, warehouse: Warehouse, *, gate: st
         current = fingerprint(plan, spec, dates, versions)
         g0 = time.perf_counter()
         result = evaluate(registry.gates[spec.name], ctx, spec, ledger, current)
-        if spec.stage.startswith("after"):  # a gate before a stage judges its inputs: its findings are the why
-            result = unbuilt_collapsed(result, states, built)
+        # a gate before a stage keeps its findings on what it guards (they are why it blocked);
+        # its findings on inputs an earlier failure kept from being built are folded
+        guarded = set(spec.processors) if spec.stage.startswith("before") else set()
+        result = unbuilt_collapsed(result, states, built, guarded)
         status = _effective(result, spec.severity, strict)
         report.gates.append({
             "gate": spec.name, "stage": spec.stage, "status": status, "gate_status": result.status,
@@ -103,17 +105,19 @@ def run_checks(plan: Plan, registry: Registry, warehouse: Warehouse, *, gate: st
 
 
 def unbuilt_collapsed(result: GateResult, states: Mapping[tuple[str, date], PartitionState],
-                      built: set[tuple[str, date]]) -> GateResult:
+                      built: set[tuple[str, date]], keep: Collection[str] = ()) -> GateResult:
     """The result with the findings about partitions that were never built (blocked, failed,
     held by a breaker, not run yet — and never committed before) folded into one finding per
     processor and reason, as bad as the worst it replaces: a gate judging data that is not
-    there repeats what the ledger already says, once per date."""
+    there repeats what the ledger already says, once per date. Findings on ``keep`` processors
+    stay as they are."""
     kept: list[Finding] = []
     unbuilt: dict[tuple[str, str], list[Finding]] = {}
     for f in result.findings:
         st = states.get((f.processor, f.date)) if f.processor and f.date else None
         never = (f.processor, f.date) not in built
-        if f.processor and f.date and never and (st is None or st.status != PartitionStatus.DONE):
+        if (f.processor and f.date and f.processor not in keep and never
+                and (st is None or st.status != PartitionStatus.DONE)):
             why = "not run yet" if st is None else f"{st.status}: {st.error or 'no reason recorded'}"
             unbuilt.setdefault((f.processor, why), []).append(f)
         else:

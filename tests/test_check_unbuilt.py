@@ -36,3 +36,12 @@ def test_a_gate_before_a_stage_keeps_its_own_findings(bfplan, tmp_path):
     bfplan("run", plan)
     (gate, *_) = as_json(bfplan("check", plan, "--gate", "preflight", "--json"))["gates"]
     assert any("2024-03-05" in f["detail"] and "not built" not in f["detail"] for f in gate["findings"])
+
+
+def test_a_gate_before_a_stage_folds_inputs_an_earlier_stop_kept_from_being_built(bfplan, tmp_path):
+    plan = _sensors(tmp_path)
+    assert bfplan("run", plan, "--only", "stations").exit_code == 0  # the readings: never loaded
+    gates = as_json(bfplan("check", plan, "--gate", "preflight", "--json"))["gates"]
+    before_summaries = next(g for g in gates if g["stage"] == "before phase summarize")
+    readings = [f for f in before_summaries["findings"] if f["processor"] == "readings"]
+    assert len(readings) == 1 and "10 date(s) not built" in readings[0]["detail"]
