@@ -67,8 +67,14 @@ def dump(doc: Mapping[str, Any]) -> str:
                                                sort_keys=False).strip(),
              "processors:"]
     for name, bands in doc["processors"].items():
-        lines.append(f"  {name}:")
+        lines.append(f"  {_key(str(name))}:")
         lines += [f"    - {yaml.safe_dump(b, default_flow_style=True, sort_keys=False).strip()}" for b in bands]
         if not bands:
             lines[-1] += " []"
     return "\n".join(lines) + "\n"
+
+
+def _key(name: str) -> str:
+    """``name`` as a YAML key that loads back as this string: quoted when plain YAML would read
+    it as something else (``on``, ``yes``, ``null``, ``1.5``, a leading ``#``...)."""
+    return yaml.safe_dump([name], default_flow_style=True, width=1 << 30).strip()[1:-1]
