@@ -28,13 +28,15 @@ def learn(contexts: Sequence[GateContext]) -> dict[str, Any]:
     bugs: list[str] = []
     dates: list[date] = []
     start = None
+    seen: set[str] = set()
     for ctx in contexts:
         procs, _ = stage_processors(ctx)
         start = season_start(ctx) if ctx.dates else start
         dates += list(ctx.dates)
         for proc in procs:
-            if not proc.failures_table or proc.name in learned:
+            if not proc.failures_table or proc.name in learned or proc.name in seen:
                 continue
+            seen.add(proc.name)
             rates: dict[date, tuple[int, int]] = {}
             for r in measure(ctx, proc):
                 expected = r["expected"] or 0
@@ -42,7 +44,9 @@ def learn(contexts: Sequence[GateContext]) -> dict[str, Any]:
                     bugs.append(f"{proc.name} {r['d'].isoformat()}")
                 if expected:
                     rates[r["d"]] = (expected if r["date_level"] else min(r["failed"] or 0, expected), expected)
-            learned[proc.name] = learn_bands(rates, season_start(ctx))
+            bands = learn_bands(rates, season_start(ctx))
+            if bands:  # nothing measured (no expected entity in the window): no baseline for it
+                learned[proc.name] = bands
     if bugs:
         raise BaselineError(f"not a clean history: PROCESSING_ERROR (a bug) on {len(bugs)} processor-date(s): "
                             f"{', '.join(bugs[:10])}{' ...' if len(bugs) > 10 else ''}; fix and rerun first")
@@ -65,12 +69,10 @@ def dump(doc: Mapping[str, Any]) -> str:
              "# failure_rate: {baseline: <this file>}",
              "learned_from: " + yaml.safe_dump(dict(doc["learned_from"]), default_flow_style=True,
                                                sort_keys=False).strip(),
-             "processors:"]
+             "processors:" + ("" if doc["processors"] else " {}")]
     for name, bands in doc["processors"].items():
         lines.append(f"  {_key(str(name))}:")
         lines += [f"    - {yaml.safe_dump(b, default_flow_style=True, sort_keys=False).strip()}" for b in bands]
-        if not bands:
-            lines[-1] += " []"
     return "\n".join(lines) + "\n"
 
 

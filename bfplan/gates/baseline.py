@@ -50,7 +50,8 @@ def baseline_path(ctx: GateContext) -> Path | None:
 
 
 def load_baseline(ctx: GateContext) -> dict[str, list[dict[str, Any]]]:
-    """The learned bands per processor of the gate's ``baseline`` file ({} without one)."""
+    """The learned bands per processor of the gate's ``baseline`` file ({} without one). A
+    processor listed with no band (``name: []``) has no baseline: the gate uses the defaults."""
     path = baseline_path(ctx)
     if path is None:
         return {}
@@ -59,7 +60,7 @@ def load_baseline(ctx: GateContext) -> dict[str, list[dict[str, Any]]]:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         procs = doc["processors"]
-        return {str(name): [_band(b) for b in bands] for name, bands in procs.items()}
+        return {str(name): [_band(b) for b in bands] for name, bands in procs.items() if bands}
     except (yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise BaselineError(f"baseline file {path}: not a bfplan baseline ({exc.__class__.__name__}: {exc})") from exc
 

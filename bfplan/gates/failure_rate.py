@@ -261,7 +261,7 @@ def bands_for(options: Mapping[str, Any], learned: Mapping[str, Any], processor:
         return bands
     if isinstance(bands, Mapping) and processor in bands:
         return bands[processor]
-    return learned.get(processor, DEFAULT_BANDS)
+    return learned.get(processor) or DEFAULT_BANDS
 
 
 def _kind(category: str, skips: set[str], explained: set[str]) -> str:
