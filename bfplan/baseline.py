@@ -23,7 +23,11 @@ if TYPE_CHECKING:
 def learn(contexts: Sequence[GateContext]) -> dict[str, Any]:
     """The baseline document of the failure_rate gates in ``contexts`` (one per gate of the
     plan): each processor with a failures table, its learned bands. Raises
-    :class:`BaselineError` on a standing PROCESSING_ERROR."""
+    :class:`BaselineError` on a standing PROCESSING_ERROR, or when no gate has a date in the
+    window (a gate context without dates is left out)."""
+    contexts = [ctx for ctx in contexts if ctx.dates]
+    if not contexts:
+        raise BaselineError("the window holds no dates of the plan's failure_rate gates: nothing to learn from")
     learned: dict[str, list[dict[str, Any]]] = {}
     bugs: list[str] = []
     dates: list[date] = []
@@ -31,7 +35,7 @@ def learn(contexts: Sequence[GateContext]) -> dict[str, Any]:
     seen: set[str] = set()
     for ctx in contexts:
         procs, _ = stage_processors(ctx)
-        start = season_start(ctx) if ctx.dates else start
+        start = season_start(ctx)
         dates += list(ctx.dates)
         for proc in procs:
             if not proc.failures_table or proc.name in learned or proc.name in seen:
@@ -50,11 +54,11 @@ def learn(contexts: Sequence[GateContext]) -> dict[str, Any]:
     if bugs:
         raise BaselineError(f"not a clean history: PROCESSING_ERROR (a bug) on {len(bugs)} processor-date(s): "
                             f"{', '.join(bugs[:10])}{' ...' if len(bugs) > 10 else ''}; fix and rerun first")
-    plan = contexts[0].plan if contexts else None
+    plan = contexts[0].plan
     return {
         "learned_from": {"plan": getattr(plan, "name", None),
-                         "start": min(dates).isoformat() if dates else None,
-                         "end": max(dates).isoformat() if dates else None,
+                         "start": min(dates).isoformat(),
+                         "end": max(dates).isoformat(),
                          "season_start": start.isoformat() if start else None,
                          "learned_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                          "merge_points": MERGE_POINTS},

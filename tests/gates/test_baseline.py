@@ -48,3 +48,10 @@ def test_a_processor_with_nothing_measured_in_the_window_is_left_out_of_the_file
         reg.processors["team"] = team
     assert list(doc["processors"]) == ["form"]
     assert "team" not in dump(doc)
+
+
+def test_a_window_with_no_date_of_the_gates_is_a_one_line_error(pipeline):
+    result = pipeline.run("baseline", pipeline.plan, "--start", "2022-01-01")
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: the window holds no dates of the plan's failure_rate gates: nothing to learn from"]
