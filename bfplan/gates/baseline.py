@@ -2,8 +2,9 @@
 
 The runbook's season-week table (:data:`bfplan.gates.failure_rate.DEFAULT_BANDS`) is one
 pooled curve; each processor has its own (one warms up for four weeks, another never fails).
-``bfplan baseline PLAN -o FILE`` (:mod:`bfplan.baseline`) measures, over the plan's dates as the warehouse holds them
-now, each failure_rate gate's processors' failure rate per season week, exactly as the gate
+``bfplan baseline PLAN -o FILE`` (:mod:`bfplan.baseline`) measures, over the plan's built dates
+(the ledger calls the partition done, every expected entity is accounted for; the others are
+skipped and counted), each failure_rate gate's processors' failure rate per season week, exactly as the gate
 does, and merges consecutive weeks whose rates lie within :data:`MERGE_POINTS` of each other
 into one band (``min_pct``..``max_pct`` the lowest and highest weekly rate; the last band is
 open-ended, so a longer season keeps its last level). The plan points its gate at the file

@@ -55,3 +55,41 @@ def test_a_window_with_no_date_of_the_gates_is_a_one_line_error(pipeline):
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         "error: the window holds no dates of the plan's failure_rate gates: nothing to learn from"]
+
+
+def _unbuild(pipeline, day: str) -> None:
+    """form's output and failures of ``day`` gone, as if it was never built."""
+    pipeline.sql(f"DELETE FROM gt.form WHERE day = DATE '{day}'")
+    pipeline.sql(f"DELETE FROM gt.failures WHERE processor_name = 'form' AND analysis_date = DATE '{day}'")
+
+
+def test_only_dates_the_ledger_calls_done_and_fully_accounted_teach(pipeline):
+    # 2021-11-04 blocked, 11-05 and 11-06 never run: no rows, no failures — not "0% failed"
+    for day in ("2021-11-04", "2021-11-05", "2021-11-06"):
+        _unbuild(pipeline, day)
+    pipeline.sql("DELETE FROM bfplan.partition_log WHERE processor = 'form' AND partition_date >= DATE '2021-11-05'")
+    pipeline.sql("INSERT INTO bfplan.partition_log (run_id, plan_name, processor, table_name, partition_date, status, "
+                 "attempt, recorded_ns) VALUES ('r', 'gates', 'form', 'gt.form', DATE '2021-11-04', 'blocked', 1, "
+                 "9000000000000000000)")
+    # 2021-11-03: done, but p01 has neither a row nor a failure
+    pipeline.sql("DELETE FROM gt.form WHERE day = DATE '2021-11-03' AND player_id = 'p01'")
+    out = pipeline.folder / "baseline.yaml"
+    result = pipeline.run("baseline", pipeline.plan, "-o", out)
+    assert result.exit_code == 0, result.output
+    # 11-01 and 11-02 only: 5 of 10 failed, not 6 of 34 (the unbuilt dates as 0%)
+    assert "- {from_day: 1, min_pct: 50.0, max_pct: 50.0}" in out.read_text()
+    assert ("skipped 4 processor-date(s): 3 not done in the ledger (blocked 1, never run 2: form 2021-11-04, "
+            "form 2021-11-05, form 2021-11-06); 1 with expected entities neither written nor failed "
+            "(form 2021-11-03)") in result.output
+    assert "skipped: {not_done: 3, unaccounted: 1}" in out.read_text()
+    # on stdout the YAML stays clean: the note goes to stderr
+    shown = pipeline.run("baseline", pipeline.plan)
+    assert "skipped 4 processor-date(s)" in shown.stderr and "skipped 4" not in shown.stdout
+
+
+def test_a_warehouse_the_ledger_knows_nothing_of_teaches_nothing(pipeline):
+    pipeline.sql("DELETE FROM bfplan.partition_log")
+    result = pipeline.run("baseline", pipeline.plan)
+    assert result.exit_code == 2
+    assert ("nothing to learn from: skipped 6 processor-date(s): 6 not done in the ledger (never run 6: "
+            "form 2021-11-01") in result.output
