@@ -8,6 +8,8 @@ import yaml
 
 from bfplan.baseline import dump, learn
 from bfplan.gates.baseline import load_baseline
+from bfplan.gates.failure_rate import DEFAULT_BANDS, band_of, bands_for
+from tests.gates.conftest import write_plan
 
 BAND = {"from_day": 1, "min_pct": 10.0, "max_pct": 20.0}
 
@@ -93,3 +95,25 @@ def test_a_warehouse_the_ledger_knows_nothing_of_teaches_nothing(pipeline):
     assert result.exit_code == 2
     assert ("nothing to learn from: skipped 6 processor-date(s): 6 not done in the ledger (never run 6: "
             "form 2021-11-01") in result.output
+
+
+def test_learning_from_mid_season_starts_the_first_band_at_the_first_measured_week(pipeline):
+    # from 2021-10-25 the plan's dates are days 8-13: season week 2
+    write_plan(pipeline.folder, failure_rate="season_start: 2021-10-25")
+    out = pipeline.folder / "baseline.yaml"
+    assert pipeline.run("baseline", pipeline.plan, "-o", out).exit_code == 0
+    assert yaml.safe_load(out.read_text())["processors"]["form"] == [
+        {"from_day": 8, "min_pct": 17.6, "max_pct": 17.7}]
+
+
+def test_days_no_learned_band_covers_fall_back_to_the_runbook_table(pipeline):
+    learned = {"form": [{"from_day": 8, "min_pct": 0.0, "max_pct": 5.0}]}
+    bands = bands_for({}, learned, "form")
+    assert bands[band_of(bands, 3)] == DEFAULT_BANDS[0] and bands[band_of(bands, 9)] == learned["form"][0]
+    (pipeline.folder / "baseline.yaml").write_text(dump({"learned_from": {}, "processors": learned}))
+    # from 2021-10-29: 11-01..11-04 are days 4-7 (the runbook's 90-100%), 11-05..11-06 days 8-9 (0-5%)
+    result = pipeline.gate("failure_rate", {"baseline": "baseline.yaml", "season_start": "2021-10-29"})
+    assert result.status == "warn"
+    (finding,) = result.findings
+    assert finding.detail.startswith("form season week 1 (2021-11-01..2021-11-04): failure rate 27.3% "
+                                     "(6 of 22 entity-dates), expected 90-100% ±5 for days 1-14")
