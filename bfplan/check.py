@@ -81,7 +81,7 @@ def run_checks(plan: Plan, registry: Registry, warehouse: Warehouse, *, gate: st
         dates = phase_dates[spec.phase]
         ctx = gate_context(spec, plan=plan, registry=registry, warehouse=warehouse, dates=dates,
                            mode=mode or plan.mode, run_id=run_id)
-        current = fingerprint(plan, spec, dates, versions)
+        current = fingerprint(plan, spec, dates, versions, registry.gates[spec.name])
         g0 = time.perf_counter()
         result = unbuilt_collapsed(evaluate(registry.gates[spec.name], ctx, spec, ledger, current), states)
         status = _effective(result, spec.severity, strict)

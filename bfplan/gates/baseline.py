@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from bfplan.gates.base import option_path
+
 if TYPE_CHECKING:
     from bfplan.gates.base import GateContext
 
@@ -44,12 +46,7 @@ class BaselineError(Exception):
 def baseline_path(ctx: GateContext) -> Path | None:
     """The gate's ``baseline`` file, relative to the plan's folder; None without the option."""
     value = ctx.options.get("baseline")
-    if not value:
-        return None
-    path = Path(str(value))
-    if not path.is_absolute() and ctx.plan is not None:
-        path = ctx.plan.base_dir / path
-    return path
+    return option_path(ctx.plan, value) if value else None
 
 
 def load_baseline(ctx: GateContext) -> dict[str, list[dict[str, Any]]]:

@@ -27,7 +27,7 @@ from datetime import date
 from typing import Any
 
 from bfplan.failures import DATE_LEVEL, PROCESSING_ERROR
-from bfplan.gates.base import Finding, Gate, GateContext, GateResult
+from bfplan.gates.base import FILE_OPTION, Finding, Gate, GateContext, GateResult
 from bfplan.gates.baseline import BaselineError, load_baseline
 from bfplan.gates.common import (
     DATE_SCHEMA,
@@ -118,7 +118,7 @@ class FailureRateGate(Gate):
                          {"type": "object", "additionalProperties": {"type": "array", "items": _BAND_SCHEMA}}]},
         baseline={"description": "A file of per-processor bands learned from a clean history by `bfplan "
                   "baseline` (path relative to the plan); used for the processors it names that `bands` does not.",
-                  "type": "string", "minLength": 1},
+                  "type": "string", "minLength": 1, FILE_OPTION: True},
         tolerance={**PERCENT_SCHEMA, "description": "Percentage points a week may stray outside its band "
                    "(default 5)."},
         strict={"description": "A week outside its band fails (default: it warns).", "type": "boolean"},

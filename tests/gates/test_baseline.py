@@ -117,3 +117,24 @@ def test_days_no_learned_band_covers_fall_back_to_the_runbook_table(pipeline):
     (finding,) = result.findings
     assert finding.detail.startswith("form season week 1 (2021-11-01..2021-11-04): failure rate 27.3% "
                                      "(6 of 22 entity-dates), expected 90-100% ±5 for days 1-14")
+
+
+def test_a_relearned_baseline_file_makes_the_next_run_evaluate_the_gate_again(pipeline):
+    def evaluations() -> int:
+        rows = pipeline.sql("SELECT count(*) FROM bfplan.gate_results WHERE gate = 'failure_rate' "
+                            "AND status != 'running'")
+        pipeline.close()
+        return rows[0][0]
+
+    out = pipeline.folder / "baseline.yaml"
+    assert pipeline.run("baseline", pipeline.plan, "-o", out).exit_code == 0
+    write_plan(pipeline.folder, failure_rate="baseline: baseline.yaml, strict: true")
+    assert pipeline.run("run", pipeline.plan, "--json").exit_code == 0  # new options: evaluated
+    before = evaluations()
+    assert pipeline.run("run", pipeline.plan, "--json").exit_code == 0  # nothing changed: not again
+    assert evaluations() == before
+    # the same path, other bands (a re-learned file): evaluated again, and the new bands judge
+    out.write_text(out.read_text().replace("min_pct: 17.6, max_pct: 17.7", "min_pct: 50.0, max_pct: 60.0"))
+    rerun = pipeline.run("run", pipeline.plan, "--json")
+    assert evaluations() == before + 1
+    assert rerun.exit_code == 1, rerun.output  # strict: 17.6% is far below 50-60%
