@@ -83,7 +83,7 @@ def run_checks(plan: Plan, registry: Registry, warehouse: Warehouse, *, gate: st
         dates = phase_dates[spec.phase]
         ctx = gate_context(spec, plan=plan, registry=registry, warehouse=warehouse, dates=dates,
                            mode=mode or plan.mode, run_id=run_id)
-        current = fingerprint(plan, spec, dates, versions)
+        current = fingerprint(plan, spec, dates, versions, registry.gates[spec.name])
         g0 = time.perf_counter()
         result = evaluate(registry.gates[spec.name], ctx, spec, ledger, current)
         # a gate before a stage keeps its findings on what it guards (they are why it blocked);

@@ -238,9 +238,12 @@ def baseline(plan: str, output: str | None, start: str | None, end: str | None) 
     gate measures it, merged into bands of near-equal rates. Point the gate at the file with
     `failure_rate: {baseline: FILE}` (relative to the plan): a week then warns (fails with
     strict) when its rate leaves the processor's learned band by more than `tolerance` points.
-    Refuses (exit 2) a history with a standing PROCESSING_ERROR.
+    Learns only from built dates: a processor-date the ledger does not call done (blocked,
+    failed, never run), or with expected entities neither written nor failed, is skipped, and
+    the output says how many and why. Refuses (exit 2) a history with a standing
+    PROCESSING_ERROR, or one with nothing to learn from.
     """
-    from bfplan.baseline import dump, learn
+    from bfplan.baseline import dump, learn, skipped_note
     from bfplan.check import gate_contexts
     from bfplan.gates.baseline import BaselineError
 
@@ -257,7 +260,7 @@ def baseline(plan: str, output: str | None, start: str | None, end: str | None) 
         raise UsageError(str(exc)) from exc
     finally:
         session.close()
-    text = dump(doc)
+    text, note = dump(doc), skipped_note(doc["skipped"])
     if output:
         with open(output, "w", encoding="utf-8") as f:
             f.write(text)
@@ -265,6 +268,8 @@ def baseline(plan: str, output: str | None, start: str | None, end: str | None) 
         click.echo(f"baseline of {len(doc['processors'])} processor(s), {bands} band(s) written to {output}")
     else:
         click.echo(text, nl=False)
+    if note:  # with the YAML on stdout, the note goes to stderr
+        click.echo(note + " (only built, fully accounted dates teach)", err=not output)
 
 
 @cli.command()

@@ -43,8 +43,9 @@ def bfplan_gates() -> Iterable[Gate]:
     """Return the validation gates this plugin provides.
 
     Called once when the registry is built. A :class:`bfplan.gates.base.Gate` has a ``name``,
-    an optional ``options_schema`` (JSON Schema for its options in a plan) and a ``check``
-    method returning pass / warn / fail with findings.
+    an optional ``options_schema`` (JSON Schema for its options in a plan; an option naming a
+    file is marked :data:`bfplan.gates.base.FILE_OPTION`, so a changed file re-checks the gate)
+    and a ``check`` method returning pass / warn / fail with findings.
     """
 
 

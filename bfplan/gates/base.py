@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bfplan.status import GateStatus
@@ -22,6 +23,11 @@ if TYPE_CHECKING:
 
 #: a gate's verdicts, best to worst (plugins may write them as the plain strings)
 STATUSES = (GateStatus.PASS, GateStatus.WARN, GateStatus.FAIL)
+
+#: marks an option of a gate's ``options_schema`` (``{"type": "string", FILE_OPTION: True}``)
+#: whose value names a file, relative to the plan's folder: the file's contents are part of
+#: what a verdict judged, so a run evaluates the gate again when they change
+FILE_OPTION = "x-bfplan-file"
 
 
 @dataclass(frozen=True)
@@ -87,3 +93,19 @@ class Gate:
     def check(self, ctx: GateContext) -> GateResult:
         """Check the stage and return the verdict. Never raise for a finding: report it."""
         raise NotImplementedError
+
+
+def option_path(plan: Plan | None, value: Any) -> Path:
+    """A file option's value as a path: relative to the plan's folder unless absolute."""
+    path = Path(str(value))
+    if not path.is_absolute() and plan is not None:
+        path = plan.base_dir / path
+    return path
+
+
+def option_files(gate: Gate | None, options: Mapping[str, Any], plan: Plan | None) -> dict[str, Path]:
+    """The files ``options`` name through the gate's file options (see :data:`FILE_OPTION`)."""
+    schema = getattr(gate, "options_schema", None) or {}
+    props = (schema.get("properties") or {}) if isinstance(schema, Mapping) else {}
+    return {key: option_path(plan, options[key]) for key, prop in props.items()
+            if isinstance(prop, Mapping) and prop.get(FILE_OPTION) and options.get(key)}

@@ -13,8 +13,10 @@ are ``DATE_LEVEL`` failures on dates an upstream was legitimately short (an earl
 warm-up, see :mod:`bfplan.gates.upstream`): those are expected, and the summary says so.
 
 Bands per processor, first found: the ``bands`` option (a list for every processor, or a
-mapping ``{processor: [band, ...]}``), the ``baseline`` file (bands learned from a clean
-history by ``bfplan baseline``, see :mod:`bfplan.gates.baseline`), else the runbook's table.
+mapping ``{processor: [band, ...]}``; days it does not cover are not checked), the
+``baseline`` file (bands learned from a clean history by ``bfplan baseline``, see
+:mod:`bfplan.gates.baseline`; days its bands do not cover use the runbook's table), else the
+runbook's table.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from datetime import date
 from typing import Any
 
 from bfplan.failures import DATE_LEVEL, PROCESSING_ERROR
-from bfplan.gates.base import Finding, Gate, GateContext, GateResult
+from bfplan.gates.base import FILE_OPTION, Finding, Gate, GateContext, GateResult
 from bfplan.gates.baseline import BaselineError, load_baseline
 from bfplan.gates.common import (
     DATE_SCHEMA,
@@ -109,14 +111,14 @@ class FailureRateGate(Gate):
         processors=PROCESSORS_SCHEMA,
         season_start={**DATE_SCHEMA, "description": "Day 1 of the season (default: the plan's season_start "
                       "var/param, else the stage's first date)."},
-        bands={"description": "Expected failure % by season day ([] disables the band check): a list for "
-               "every processor, or {processor: [band, ...]} (processors not named: the baseline, else the "
-               "runbook's table).",
+        bands={"description": "Expected failure % by season day ([] disables the band check; days no band "
+               "covers are not checked): a list for every processor, or {processor: [band, ...]} (processors "
+               "not named: the baseline, else the runbook's table).",
                "oneOf": [{"type": "array", "items": _BAND_SCHEMA},
                          {"type": "object", "additionalProperties": {"type": "array", "items": _BAND_SCHEMA}}]},
         baseline={"description": "A file of per-processor bands learned from a clean history by `bfplan "
                   "baseline` (path relative to the plan); used for the processors it names that `bands` does not.",
-                  "type": "string", "minLength": 1},
+                  "type": "string", "minLength": 1, FILE_OPTION: True},
         tolerance={**PERCENT_SCHEMA, "description": "Percentage points a week may stray outside its band "
                    "(default 5)."},
         strict={"description": "A week outside its band fails (default: it warns).", "type": "boolean"},
@@ -254,14 +256,16 @@ def band_of(bands: Sequence[Mapping[str, Any]], day: int) -> int | None:
 
 
 def bands_for(options: Mapping[str, Any], learned: Mapping[str, Any], processor: str) -> Sequence[Mapping[str, Any]]:
-    """A processor's bands: the ``bands`` option (a list, or its entry in a mapping), else its
-    learned baseline, else the runbook's table (:data:`DEFAULT_BANDS`)."""
+    """A processor's bands: the ``bands`` option (a list, or its entry in a mapping; days it
+    does not cover are not checked), else its learned baseline, followed by the runbook's table
+    (:data:`DEFAULT_BANDS`) for the days no learned band covers (:func:`band_of` takes the
+    first that does), else the runbook's table."""
     bands = options.get("bands")
     if isinstance(bands, list):
         return bands
     if isinstance(bands, Mapping) and processor in bands:
         return bands[processor]
-    return learned.get(processor, DEFAULT_BANDS)
+    return [*learned[processor], *DEFAULT_BANDS] if learned.get(processor) else DEFAULT_BANDS
 
 
 def _kind(category: str, skips: set[str], explained: set[str]) -> str:

@@ -3,7 +3,8 @@
 A processor's *upstreams* are the processors of its stage or of the stages before it whose
 table it reads (``inputs``) and that track their entities (``expected_entities_sql``). On a
 date an upstream is *accounted* when every expected entity has a row or a failure, and every
-failure it recorded that date has an expected-skip category; it is *short* when at least
+failure it recorded that date has an expected-skip category (the gate's ``expected_skips``
+option when it has one, else the upstream's own); it is *short* when at least
 :data:`SHORT_SHARE` of its expected entities have no row, only an expected-skip failure (too
 little history yet, say): a dependency threshold that fails while most of an input is there is
 not explained by it. A date is
@@ -65,7 +66,8 @@ def explained_dates(ctx: GateContext, proc: Processor, dates: Sequence[date]) ->
     short: dict[date, list[str]] = {d: [] for d in days}
     ok = set(days)
     for up in ups:
-        params = query_params(ctx, up, gate_processor=up.name, expected_skips=list(up.expected_skips),
+        skips = list(ctx.options.get("expected_skips") or up.expected_skips)
+        params = query_params(ctx, up, gate_processor=up.name, expected_skips=skips,
                               dates=days, start_date=days[0], end_date=days[-1])
         sql = _UPSTREAM.format(ctes=entity_ctes(ctx, up), date_level=DATE_LEVEL)
         rows = {r["d"]: r for r in ctx.warehouse.query(sql, params)}

@@ -2,8 +2,8 @@
 
 A gate's verdict is part of the plan's state. Each evaluation is written to the ledger twice:
 a ``running`` record when it starts and the verdict when it ends, both under the gate's key
-(stage, name, occurrence) and a fingerprint of what it judged (its options, its dates, and the
-versions of the partitions it stands on). A later run evaluates the gate again when its latest
+(stage, name, occurrence) and a fingerprint of what it judged (its options and the files they
+name, its dates, and the versions of the partitions it stands on). A later run evaluates the gate again when its latest
 record is a blocking failure, is still ``running`` (the process died mid-gate), or carries
 another fingerprint than the inputs have now — see :func:`needs_recheck`.
 
@@ -18,9 +18,10 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
 from bfplan.dag import GateSpec
-from bfplan.gates.base import Gate, GateContext, GateResult
+from bfplan.gates.base import Gate, GateContext, GateResult, option_files
 from bfplan.ledger.clock import utcnow
 from bfplan.ledger.ledger import GateState, Ledger
 from bfplan.ledger.lineage import VersionIndex
@@ -70,17 +71,29 @@ def inputs_of(plan: Plan, spec: GateSpec) -> list[str]:
     return [*earlier, *(p for p in spec.processors if p not in earlier)]
 
 
-def fingerprint(plan: Plan, spec: GateSpec, dates: Sequence[date], versions: VersionIndex) -> str:
-    """What a verdict was about: the gate's options, the values its queries bind (the plan's
+def fingerprint(plan: Plan, spec: GateSpec, dates: Sequence[date], versions: VersionIndex, gate: Gate | None) -> str:
+    """What a verdict was about: the gate's options, the contents of the files its file options
+    name (:data:`~bfplan.gates.base.FILE_OPTION`), the values its queries bind (the plan's
     vars and params), its dates, and each input's (newest version, partitions)."""
     days = ",".join(d.isoformat() for d in sorted(dates))
-    payload = {
+    payload: dict[str, object] = {
         "options": spec.options,
         "bound": [plan.vars, plan.params],
         "dates": hashlib.sha256(days.encode()).hexdigest(),
         "inputs": [[name, *versions.summary(name)] for name in inputs_of(plan, spec)],
     }
+    files = option_files(gate, spec.options, plan)
+    if files:  # only then: a gate without file options keeps the fingerprint it had
+        payload["files"] = {key: _digest(path) for key, path in files.items()}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def _digest(path: Path) -> str | None:
+    """A file's contents as a hash; None when it cannot be read (the gate says why)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def needs_recheck(state: GateState | None, current: str) -> bool:

@@ -246,8 +246,9 @@ def run_gate(run: RunContext, node: GateNode, spec: GateSpec) -> NodeOutcome:
     dates = run.phase_dates[run.plan.phases[spec.phase].name]
     ctx = gate_context(spec, plan=run.plan, registry=run.registry, warehouse=run.warehouse, dates=dates,
                        mode=run.mode, run_id=run.run_id)
-    current = fingerprint(run.plan, spec, dates, run.versions)
-    result = evaluate(run.registry.gates[spec.name], ctx, spec, run.ledger, current)
+    gate = run.registry.gates[spec.name]
+    current = fingerprint(run.plan, spec, dates, run.versions, gate)
+    result = evaluate(gate, ctx, spec, run.ledger, current)
     status = GateStatus(result.status)
     if status is GateStatus.FAIL and spec.severity == "warn":
         status = GateStatus.WARN

@@ -193,14 +193,15 @@ class GateHistory:
     versions: VersionIndex
 
 
-def _gate_specs(plan: Plan, refs: Sequence[GateRef], stage: str, processors: tuple[str, ...], k: int, path: str,
-                guards_work: bool, history: GateHistory | None, dates: Sequence[date]) -> tuple[GateSpec, ...]:
+def _gate_specs(plan: Plan, registry: Registry, refs: Sequence[GateRef], stage: str, processors: tuple[str, ...],
+                k: int, path: str, guards_work: bool, history: GateHistory | None,
+                dates: Sequence[date]) -> tuple[GateSpec, ...]:
     out = []
     for spec in stage_specs(refs, stage, processors, k, path):
         if guards_work:
             out.append(spec)
         elif history is not None and dates:
-            current = fingerprint(plan, spec, dates, history.versions)
+            current = fingerprint(plan, spec, dates, history.versions, registry.gates.get(spec.name))
             if needs_recheck(history.states.get(spec.key), current):
                 out.append(spec)
     return tuple(out)
@@ -221,14 +222,14 @@ def _phase_specs(plan: Plan, registry: Registry, todo: Mapping[str, list[date]],
             p = registry.processors[ref.name]
             where = f"phases[{k}].processors[{j}]"
             batch = batch_override or ref.batch_days or plan.defaults.batch_days
-            gates = _gate_specs(plan, ref.gates_after, f"after processor {ref.name}", (ref.name,), k,
+            gates = _gate_specs(plan, registry, ref.gates_after, f"after processor {ref.name}", (ref.name,), k,
                                 f"{where}.gates.after", bool(todo[ref.name]), history, dates)
             procs.append(ProcSpec(ref.name, k, p.table, tuple(p.inputs), tuple(ref.depends_on),
                                   tuple(batch_dates(todo[ref.name], batch)), gates, where))
         names = tuple(r.name for r in ph.processors)
-        before = _gate_specs(plan, ph.gates_before, f"before phase {ph.name}", names, k,
+        before = _gate_specs(plan, registry, ph.gates_before, f"before phase {ph.name}", names, k,
                              f"phases[{k}].gates.before", has_work[k], history, dates)
-        after = _gate_specs(plan, ph.gates_after, f"after phase {ph.name}", names, k,
+        after = _gate_specs(plan, registry, ph.gates_after, f"after phase {ph.name}", names, k,
                             f"phases[{k}].gates.after", later_work[k], history, dates)
         specs.append(PhaseSpec(ph.name, tuple(procs), before, after))
     return specs

@@ -114,6 +114,11 @@ def test_a_date_level_failure_is_expected_when_the_upstream_was_legitimately_sho
         result = pipeline.gate("failure_rate", {"bands": []}, phase="publish")
         assert result.status == "pass", result.findings
         assert "MISSING_DEPENDENCY 1 (expected: upstream short)" in result.summary
+        # the gate's expected_skips are the upstream's too: form's INSUFFICIENT_DATA is then no skip
+        skips = {"bands": [], "expected_skips": ["INSUFFICIENT_DATA"]}
+        assert pipeline.gate("failure_rate", skips, phase="publish").status == "pass"
+        result = pipeline.gate("failure_rate", {"bands": [], "expected_skips": ["NO_GAMES"]}, phase="publish")
+        assert result.status == "warn" and "MISSING_DEPENDENCY 1 (unexpected)" in result.summary
         # 2021-11-05: form was whole, so the same failure is unexpected
         pipeline.sql("INSERT INTO gt.failures (processor_name, analysis_date, entity_id, failure_category) "
                      "VALUES ('report', DATE '2021-11-05', 'DATE_LEVEL', 'MISSING_DEPENDENCY')")
