@@ -65,6 +65,18 @@ def db_rows(path: Path, sql: str) -> list[tuple]:
         con.close()
 
 
+def sensors_copy(tmp_path: Path) -> Path:
+    """A copy of ``examples/sensors`` (a non-NBA pipeline) writing to its own DuckDB file; its plan."""
+    import shutil
+
+    folder = tmp_path / "sensors"
+    example = Path(__file__).resolve().parents[1] / "examples" / "sensors"
+    shutil.copytree(example, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    plan = folder / "plan.yaml"
+    plan.write_text(plan.read_text().replace("../../.bfplan/sensors.duckdb", "w.duckdb"))
+    return plan
+
+
 def as_json(result: Result) -> dict[str, Any]:
     """The JSON document a ``--json`` command printed on stdout."""
     return json.loads(result.stdout)

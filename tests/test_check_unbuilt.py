@@ -3,24 +3,11 @@ as what it replaces (``--strict`` still fails), and never for a gate that judges
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
-from tests.conftest import as_json
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sensors"
-
-
-def _sensors(tmp_path: Path) -> Path:
-    folder = tmp_path / "sensors"
-    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    plan = folder / "plan.yaml"
-    plan.write_text(plan.read_text().replace("../../.bfplan/sensors.duckdb", "w.duckdb"))
-    return plan
+from tests.conftest import as_json, sensors_copy
 
 
 def test_unbuilt_dates_are_one_finding_that_keeps_its_level(bfplan, tmp_path):
-    plan = _sensors(tmp_path)
+    plan = sensors_copy(tmp_path)
     assert bfplan("run", plan, "--only", "stations,readings").exit_code == 0  # the summaries: never built
     result = bfplan("check", plan, "--gate", "coverage", "--strict", "--json")
     assert result.exit_code == 1
@@ -31,7 +18,7 @@ def test_unbuilt_dates_are_one_finding_that_keeps_its_level(bfplan, tmp_path):
 
 
 def test_a_gate_before_a_stage_keeps_its_own_findings(bfplan, tmp_path):
-    plan = _sensors(tmp_path)
+    plan = sensors_copy(tmp_path)
     (plan.parent / "data" / "readings" / "2024-03-05.csv").unlink()
     bfplan("run", plan)
     (gate, *_) = as_json(bfplan("check", plan, "--gate", "preflight", "--json"))["gates"]
@@ -39,7 +26,7 @@ def test_a_gate_before_a_stage_keeps_its_own_findings(bfplan, tmp_path):
 
 
 def test_a_gate_before_a_stage_folds_inputs_an_earlier_stop_kept_from_being_built(bfplan, tmp_path):
-    plan = _sensors(tmp_path)
+    plan = sensors_copy(tmp_path)
     assert bfplan("run", plan, "--only", "stations").exit_code == 0  # the readings: never loaded
     gates = as_json(bfplan("check", plan, "--gate", "preflight", "--json"))["gates"]
     before_summaries = next(g for g in gates if g["stage"] == "before phase summarize")

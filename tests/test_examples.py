@@ -4,25 +4,15 @@ nothing bfplan prints for it speaks of basketball."""
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
-from tests.conftest import as_json
+from tests.conftest import as_json, sensors_copy
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sensors"
 PIPELINE_WORDS = re.compile(r"\b(nba|games?|players?|teams?|basketball|season)\b", re.IGNORECASE)
 
 
-def _copy(tmp_path: Path) -> Path:
-    folder = tmp_path / "sensors"
-    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    plan = folder / "plan.yaml"
-    plan.write_text(plan.read_text().replace("../../.bfplan/sensors.duckdb", "w.duckdb"))
-    return plan
-
 
 def test_the_example_validates_runs_and_checks_in_its_own_words(bfplan, tmp_path):
-    plan = _copy(tmp_path)
+    plan = sensors_copy(tmp_path)
     said = []
     for args in (["validate", plan], ["run", plan], ["status", plan], ["check", plan], ["gaps", plan],
                  ["report", plan, "-o", tmp_path / "r.html"], ["run", plan]):
@@ -35,7 +25,7 @@ def test_the_example_validates_runs_and_checks_in_its_own_words(bfplan, tmp_path
 
 
 def test_a_station_missing_from_a_days_file_is_named(bfplan, tmp_path):
-    plan = _copy(tmp_path)
+    plan = sensors_copy(tmp_path)
     readings = plan.parent / "data" / "readings" / "2024-03-04.csv"
     readings.write_text("".join(line for line in readings.read_text().splitlines(keepends=True)
                                 if not line.startswith("harbor,")))

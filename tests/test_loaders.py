@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from bfplan.loaders import BadValue, convert, csv_records, json_records
-from tests.conftest import as_json, db_rows
+from tests.conftest import as_json, db_rows, sensors_copy
 from tests.nba.simload import load_simulator
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "sensors"
 
 
 def test_json_records_know_where_each_record_starts(tmp_path):
@@ -77,16 +75,9 @@ def test_values_that_cannot_be_their_type_say_why(value, kind, why):
         convert(value, kind, "c")
 
 
-def _sensors(tmp_path: Path) -> Path:
-    folder = tmp_path / "sensors"
-    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    plan = folder / "plan.yaml"
-    plan.write_text(plan.read_text().replace("../../.bfplan/sensors.duckdb", "w.duckdb"))
-    return plan
-
 
 def test_a_csv_with_one_corrupt_line_loads_every_other_line_and_names_the_bad_one(bfplan, tmp_path):
-    plan = _sensors(tmp_path)
+    plan = sensors_copy(tmp_path)
     day = plan.parent / "data" / "readings" / "2024-03-04.csv"
     lines = day.read_text().splitlines(keepends=True)
     bad = lines[5].split(",")
@@ -107,7 +98,7 @@ def test_a_csv_with_one_corrupt_line_loads_every_other_line_and_names_the_bad_on
 
 
 def test_a_contract_sets_aside_an_impossible_reading_and_the_rest_commits(bfplan, tmp_path):
-    plan = _sensors(tmp_path)
+    plan = sensors_copy(tmp_path)
     day = plan.parent / "data" / "readings" / "2024-03-05.csv"
     lines = day.read_text().splitlines(keepends=True)
     lines.append(lines[1])  # one reading delivered twice

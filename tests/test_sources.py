@@ -4,21 +4,10 @@ loads them again and recomputes what read them."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from bfplan.sources import describe
-from tests.conftest import as_json, db_rows
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sensors"
-
-
-def _sensors(tmp_path: Path) -> Path:
-    folder = tmp_path / "sensors"
-    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    plan = folder / "plan.yaml"
-    plan.write_text(plan.read_text().replace("../../.bfplan/sensors.duckdb", "w.duckdb"))
-    return plan
+from tests.conftest import as_json, db_rows, sensors_copy
 
 
 def _gaps(bfplan, plan: Path) -> list[tuple[str, str, str, str]]:
@@ -26,7 +15,7 @@ def _gaps(bfplan, plan: Path) -> list[tuple[str, str, str, str]]:
 
 
 def test_a_redelivered_file_makes_its_partition_stale_and_stale_reloads_it(bfplan, tmp_path):
-    plan = _sensors(tmp_path)
+    plan = sensors_copy(tmp_path)
     assert bfplan("run", plan).exit_code == 0
     assert _gaps(bfplan, plan) == []
     day = plan.parent / "data" / "readings" / "2024-03-04.csv"
@@ -49,7 +38,7 @@ def test_a_redelivered_file_makes_its_partition_stale_and_stale_reloads_it(bfpla
 
 
 def test_a_late_file_is_new_and_a_withdrawn_one_is_gone(bfplan, tmp_path):
-    plan = _sensors(tmp_path)
+    plan = sensors_copy(tmp_path)
     folder = plan.parent / "data" / "readings"
     late = folder / "2024-03-06.csv"
     held = late.read_bytes()
@@ -74,7 +63,7 @@ def test_describe_names_each_kind_of_change():
 
 
 def test_stale_also_builds_what_was_never_built(bfplan, tmp_path):
-    plan = _sensors(tmp_path)
+    plan = sensors_copy(tmp_path)
     late = plan.parent / "data" / "readings" / "2024-03-06.csv"
     held = late.read_bytes()
     late.unlink()
@@ -89,7 +78,7 @@ def test_stale_also_builds_what_was_never_built(bfplan, tmp_path):
 
 
 def test_one_stale_run_rebuilds_the_readers_of_what_it_builds_for_the_first_time(bfplan, tmp_path):
-    plan = _sensors(tmp_path)
+    plan = sensors_copy(tmp_path)
     days = [f"2024-03-{d:02d}" for d in range(1, 11) if d != 4]
     assert bfplan("run", plan, "--dates", ",".join(days)).exit_code in (0, 1)  # 03-04 never built
     assert bfplan("run", plan, "--stale").exit_code == 0
