@@ -47,7 +47,8 @@ def estimate_plan(plan: Plan, registry: Registry, warehouse: Warehouse,
         if missing:
             out.append(Estimate(ref.name, None, f"inputs do not exist yet ({', '.join(missing)})"))
             continue
-        params = batch_params(processor_params(plan, ref.name, policy), dates, run_id="estimate",
+        own = processor_params(plan, ref.name, policy)
+        params = batch_params({**own, **proc.bound_params(own)}, dates, run_id="estimate",
                               processor=ref.name, mode=plan.mode)
         try:
             scanned = warehouse.estimate_bytes(proc.select_sql, params)

@@ -228,6 +228,12 @@ class Processor:
         """Compute and write ``ctx.dates``. Must be idempotent: running twice gives the same table."""
         raise NotImplementedError
 
+    def bound_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Parameters of its own the processor's statements bind, computed from its ``params``
+        (e.g. a list read from a file it names): added to what it is handed when it runs and
+        when ``validate`` estimates its cost. Default: none."""
+        return {}
+
     def source_files(self, params: Mapping[str, Any], day: date) -> Sequence[Path] | None:
         """The files this processor reads for ``day`` (the preflight gate checks they exist).
 

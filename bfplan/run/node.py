@@ -171,6 +171,7 @@ def _attempt(run: RunContext, node: ProcNode, proc: Processor, dates: tuple[date
              params: dict[str, object], attempt: int, started: object, contract: Contract | None) -> NodeOutcome:
     wh, ledger = run.warehouse, run.ledger
     quarantined: dict[str, int] = {}
+    params = {**params, **proc.bound_params(params)}  # plugin code: an error in it fails the node, located
     sources = _source_states(proc, params, dates)  # before reading: a file arriving meanwhile reads as new
     with wh.job_labels(run_id=run.run_id, processor=proc.name), wh.transaction() as tx:
         ctx = ProcessorContext(processor=proc, dates=dates, params=params, run_id=run.run_id, mode=run.mode,

@@ -25,7 +25,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bfplan.processors import ProcessorContext, ProcessorResult, SqlProcessor
+from bfplan.processors import SqlProcessor
 
 from .failures import FAILURE_CONTRACT
 
@@ -68,13 +68,9 @@ def read_aliases(path: Path) -> dict[str, str]:
 class RegistryProcessor(SqlProcessor):
     """The registry's SQL, with the alias list bound as ``@registry_aliases``."""
 
-    def bind_aliases(self, params: dict[str, Any]) -> None:
+    def bound_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         names = read_aliases(aliases_path(params))
-        params["registry_aliases"] = [f"{a}|{p}" for a, p in sorted(names.items())]
-
-    def run(self, ctx: ProcessorContext) -> ProcessorResult:
-        self.bind_aliases(ctx.params)
-        return super().run(ctx)
+        return {"registry_aliases": [f"{a}|{p}" for a, p in sorted(names.items())]}
 
     def source_files(self, params: Mapping[str, Any], day: date) -> Sequence[Path]:
         path = aliases_path(params)

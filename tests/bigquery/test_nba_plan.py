@@ -130,6 +130,9 @@ def test_estimate_totals_and_prices(november: Path) -> None:
         """DuckDB standing in for BigQuery's dry run, which nothing here can answer with real bytes."""
 
         def estimate_bytes(self, sql: str, params: Any = None) -> int:
+            from bfplan.warehouse.dialect import compile_sql
+
+            compile_sql(sql, "duckdb").bind(params)  # as a dry run: every parameter needs a value
             return 3 * 2**30 if "player_game_summary" in sql else 2**20
 
     session = open_session(november)
@@ -143,4 +146,5 @@ def test_estimate_totals_and_prices(november: Path) -> None:
     finally:
         wh.close()
     assert estimates["tdza"].bytes == 2**20 and estimates["raw_schedule"].bytes is None
+    assert estimates["registry"].bytes == 2**20, estimates["registry"]  # its alias list is bound too
     assert human_bytes(3 * 2**30) == "3.0 GiB" and human_bytes(512) == "512 B"

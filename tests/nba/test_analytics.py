@@ -104,7 +104,8 @@ def run(wh: DuckDBWarehouse, name: str, dates: Sequence[date], params: Mapping[s
     p = processor or PROC[name]
     _precreate(wh, p, dates)
     with wh.transaction() as tx:
-        ctx = ProcessorContext(processor=p, dates=list(dates), params=dict(params or {}), run_id="t",
+        own = dict(params or {})
+        ctx = ProcessorContext(processor=p, dates=list(dates), params={**own, **p.bound_params(own)}, run_id="t",
                                mode="backfill", warehouse=wh, transaction=tx)
         return p.run(ctx)
 
@@ -120,8 +121,7 @@ def _precreate(wh: DuckDBWarehouse, p: Any, dates: Sequence[date]) -> None:
     wh.execute(f"CREATE SCHEMA IF NOT EXISTS {p.table.split('.')[0]}")
     params = {"dates": list(dates), "start_date": dates[0], "end_date": dates[-1], "run_id": "t",
               "processor_name": p.name, "backfill_mode": True}
-    if hasattr(p, "bind_aliases"):  # the registry binds its alias list
-        p.bind_aliases(params)
+    params.update(p.bound_params(params))  # the registry binds its alias list
     wh.execute(
         f"CREATE TABLE {p.table} AS SELECT * EXCEPT ({', '.join(FAILURE_ONLY_COLUMNS)}) "
         f"FROM ({p.select_sql}) AS q WHERE FALSE", params,

@@ -136,5 +136,5 @@ def test_a_team_without_a_roster_is_a_data_gap_and_pgs_keeps_the_names(wh):
 def test_the_shipped_alias_list_is_empty_and_well_formed():
     registry = PROC["registry"]
     params: dict = {}
-    registry.bind_aliases(params)
+    params.update(registry.bound_params(params))
     assert params["registry_aliases"] == []
