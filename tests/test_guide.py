@@ -73,3 +73,21 @@ def test_a_duckdb_file_named_like_a_dataset_is_a_plan_error(bfplan, tmp_path):
     assert f"{bad}:3:" in result.output and "name the file otherwise" in result.output
     override = bfplan("run", plan, "--warehouse", "duckdb:///bfplan.duckdb")
     assert override.exit_code == 2 and "'bfplan'" in override.output
+
+
+def test_the_guide_names_every_hook_and_every_field_a_plugin_meets():
+    """Like datasette's hook docs: a field or hook the guide does not name is a gap in the guide."""
+    import dataclasses
+
+    from bfplan import hookspecs
+    from bfplan.gates.base import Finding, Gate, GateContext, GateResult
+    from bfplan.processors import Processor, ProcessorContext, SqlProcessor
+
+    text = GUIDE.read_text()
+    names = [n for n in dir(hookspecs) if n.startswith("bfplan_")]
+    for cls in (Processor, SqlProcessor, GateContext, GateResult, Finding):
+        names += [f.name for f in dataclasses.fields(cls)]
+    names += ["run", "source_files", "bound_params", "options_schema", "description", "check", "from_findings"]
+    names += [n for n in vars(ProcessorContext) if not n.startswith("_")]
+    names += [n for n in ("processor", "dates", "params", "run_id", "mode", "warehouse", "transaction", "result")]
+    assert Gate.name == "" and [n for n in dict.fromkeys(names) if f"`{n}" not in text and f".{n}" not in text] == []
