@@ -47,9 +47,11 @@ def validate(plan: str) -> None:
     """
     from bfplan.describe import describe_plan
     from bfplan.estimate import human_bytes
+    from bfplan.sqlcheck import check_sql
 
     session = open_plan(plan, read_only=True)
     try:
+        check_sql(session)
         described = describe_plan(session)
     finally:
         session.close()

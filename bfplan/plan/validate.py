@@ -5,7 +5,8 @@ names and schemas can tell (YAML, variables, the schema, semantics, plugin paths
 to load, unknown processors and gates, gate options, processor params, the size of the work).
 Here come the checks that need the plugins to run, added to the same answer: calendars that
 cannot answer or have no dates, the DAG's shape (dependency cycles, reading a table a later
-phase writes), and notification settings. Each problem is a ``PlanIssue`` at its line.
+phase writes), SQL that reads a table its ``inputs`` do not declare, and notification
+settings. Each problem is a ``PlanIssue`` at its line.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bfplan.notify import parse_notify
 from bfplan.plan.build import check_plan
 from bfplan.plan.dates import expand_dates
 from bfplan.plan.model import Plan, RegistryLike
+from bfplan.sqlrefs import input_issues
 
 
 def validate_plan(path: Path, *, registry: RegistryLike, overrides: Mapping[str, str] | None = None,
@@ -27,7 +29,7 @@ def validate_plan(path: Path, *, registry: RegistryLike, overrides: Mapping[str,
     plan, issues = check_plan(path, registry=registry, overrides=overrides, plugin_errors=plugin_errors)
     if plan is not None:
         issues = [*issues, *shape_issues(plan, registry), *calendar_issues(plan, registry, issues),
-                  *notify_issues(plan)]
+                  *notify_issues(plan), *input_issues(plan, registry)]
     if issues or plan is None:
         raise PlanError(issues)
     return plan
