@@ -73,3 +73,18 @@ def test_a_duckdb_file_named_like_a_dataset_is_a_plan_error(bfplan, tmp_path):
     assert f"{bad}:3:" in result.output and "name the file otherwise" in result.output
     override = bfplan("run", plan, "--warehouse", "duckdb:///bfplan.duckdb")
     assert override.exit_code == 2 and "'bfplan'" in override.output
+
+
+def test_the_guides_tests_pass_with_bfplan_testing(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    _project(tmp_path)
+    (tmp_path / "test_shop.py").write_text(_blocks("python")[1])
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(tmp_path)])}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "bfplan.testing", "-p", "no:cacheprovider",
+                           "test_shop.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 passed" in done.stdout
