@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from bfplan.cli_new import new
 from bfplan.cli_options import (
     BfplanGroup,
     emit_json,
@@ -35,6 +36,9 @@ def cli() -> None:
     the phases in order over all their dates, records every partition in a ledger in the
     warehouse, and resumes where it stopped. Start with `bfplan validate PLAN`.
     """
+
+
+cli.add_command(new)
 
 
 @cli.command()

@@ -91,3 +91,18 @@ def test_the_guide_names_every_hook_and_every_field_a_plugin_meets():
     names += [n for n in vars(ProcessorContext) if not n.startswith("_")]
     names += [n for n in ("processor", "dates", "params", "run_id", "mode", "warehouse", "transaction", "result")]
     assert Gate.name == "" and [n for n in dict.fromkeys(names) if f"`{n}" not in text and f".{n}" not in text] == []
+
+
+def test_the_guides_tests_pass_with_bfplan_testing(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    _project(tmp_path)
+    (tmp_path / "test_shop.py").write_text(_blocks("python")[1])
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(tmp_path)])}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "bfplan.testing", "-p", "no:cacheprovider",
+                           "test_shop.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 passed" in done.stdout
