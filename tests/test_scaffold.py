@@ -45,7 +45,8 @@ def test_a_new_plugin_installs_passes_its_tests_and_runs_its_plan(bfplan, tmp_pa
     pkg = tmp_path / "shoplog"
     assert (pkg / "data" / "visits" / "2024-01-01.csv").is_file()
     python = _venv(tmp_path / "venv")
-    _ok([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", "-e", str(pkg)], tmp_path)
+    _ok([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", "--no-build-isolation", "-e",
+         str(pkg)], tmp_path)
     assert "4 passed" in _ok([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], pkg)
     for command in ("validate", "run", "check"):
         _ok([str(python), "-m", "bfplan", command, "plan.yaml"], pkg)
