@@ -378,7 +378,8 @@ def plugins(plan_path: str | None) -> None:
     from bfplan.session import plugins_in
 
     paths = [p for _, p in read_plugin_paths(Path(plan_path), overrides=var_overrides())] if plan_path else []
-    reg = load_registry([*paths, *plugins_in(global_values().get("plugins_dir", []))])
+    reg = load_registry([*paths, *plugins_in(global_values().get("plugins_dir", []))],
+                        disabled=global_values().get("disable_plugin", []))
     doc = reg.as_dict()
     if global_values().get("json_out"):
         emit_json(doc)
