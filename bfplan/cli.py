@@ -47,6 +47,7 @@ def validate(plan: str) -> None:
     """
     from bfplan.describe import describe_plan
     from bfplan.estimate import human_bytes
+    from bfplan.report.text import print_to_run
 
     session = open_plan(plan, read_only=True)
     try:
@@ -59,7 +60,7 @@ def validate(plan: str) -> None:
     if global_values().get("json_out"):
         emit_json({"valid": True, "errors": [], "nodes": desc["nodes"], "to_run": desc["to_run"],
                "already_done": desc["already_done"], "stages": desc["stages"], "policy": desc["policy"],
-               "estimate": estimate})
+               "estimate": estimate, "breakers": desc["breakers"]})
         return
     p = session.plan
     click.echo(f"{plan}: valid — plan {p.name!r}, mode {p.mode}, {len(p.phases)} phase(s)")
@@ -68,8 +69,7 @@ def validate(plan: str) -> None:
         click.echo(f"  phase {st['phase']}: {procs or 'nothing to run'}")
         for g in st["gates"]:
             click.echo(f"    gate {g}")
-    click.echo(f"{desc['to_run']} partition(s) to run, {desc['already_done']} already done, "
-               f"{desc['nodes']} node(s)")
+    print_to_run(desc, plan)
     if estimate:
         click.echo("estimated bytes scanned (BigQuery dry runs):")
         for e in estimate["processors"]:
