@@ -51,6 +51,7 @@ def validate(plan: str) -> None:
     """
     from bfplan.describe import describe_plan
     from bfplan.estimate import human_bytes
+    from bfplan.report.text import print_to_run
     from bfplan.sqlcheck import check_sql
 
     session = open_plan(plan, read_only=True)
@@ -65,7 +66,7 @@ def validate(plan: str) -> None:
     if global_values().get("json_out"):
         emit_json({"valid": True, "errors": [], "nodes": desc["nodes"], "to_run": desc["to_run"],
                "already_done": desc["already_done"], "stages": desc["stages"], "policy": desc["policy"],
-               "estimate": estimate})
+               "estimate": estimate, "breakers": desc["breakers"]})
         return
     p = session.plan
     click.echo(f"{plan}: valid — plan {p.name!r}, mode {p.mode}, {len(p.phases)} phase(s)")
@@ -74,8 +75,7 @@ def validate(plan: str) -> None:
         click.echo(f"  phase {st['phase']}: {procs or 'nothing to run'}")
         for g in st["gates"]:
             click.echo(f"    gate {g}")
-    click.echo(f"{desc['to_run']} partition(s) to run, {desc['already_done']} already done, "
-               f"{desc['nodes']} node(s)")
+    print_to_run(desc, plan)
     if estimate:
         click.echo("estimated bytes scanned (BigQuery dry runs):")
         for e in estimate["processors"]:
@@ -384,7 +384,8 @@ def plugins(plan_path: str | None) -> None:
     from bfplan.session import plugins_in
 
     paths = [p for _, p in read_plugin_paths(Path(plan_path), overrides=var_overrides())] if plan_path else []
-    reg = load_registry([*paths, *plugins_in(global_values().get("plugins_dir", []))])
+    reg = load_registry([*paths, *plugins_in(global_values().get("plugins_dir", []))],
+                        disabled=global_values().get("disable_plugin", []))
     doc = reg.as_dict()
     if global_values().get("json_out"):
         emit_json(doc)

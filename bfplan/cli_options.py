@@ -16,7 +16,7 @@ from bfplan.errors import BfplanError, LockError, UsageError
 if TYPE_CHECKING:
     from bfplan.session import Session
 
-GLOBAL_KEYS = ("warehouse", "var", "plugins_dir", "verbose", "json_out")
+GLOBAL_KEYS = ("warehouse", "var", "plugins_dir", "disable_plugin", "verbose", "json_out")
 
 
 def store_global(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -24,7 +24,7 @@ def store_global(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     # and a value given later (closer to the subcommand) wins.
     store = ctx.find_root().meta.setdefault("bfplan.globals", {})
     name = param.name or ""
-    if name in ("var", "plugins_dir"):
+    if name in ("var", "plugins_dir", "disable_plugin"):
         store.setdefault(name, []).extend(value or ())
     elif name == "verbose":
         store["verbose"] = store.get("verbose", 0) + (value or 0)
@@ -42,7 +42,11 @@ def global_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--var", metavar="KEY=VALUE", multiple=True, expose_value=False, callback=store_global,
                      help="Set a plan variable (repeatable)."),
         click.option("--plugins-dir", metavar="DIR", multiple=True, expose_value=False, callback=store_global,
-                     help="Also load the plugins in DIR: each .py file and package (repeatable)."),
+                     help="Also load the plugins in DIR: each .py file and package that defines a bfplan_* "
+                          "function (repeatable; other files are not imported)."),
+        click.option("--disable-plugin", metavar="NAME", multiple=True, expose_value=False, callback=store_global,
+                     help="Do not load the installed plugin NAME (its distribution or entry point name; "
+                          "repeatable)."),
         click.option("-v", "--verbose", count=True, expose_value=False, callback=store_global, help="More logging."),
         click.option("--json", "json_out", is_flag=True, expose_value=False, callback=store_global,
                      help="Print one JSON document on stdout (logs go to stderr)."),
@@ -100,7 +104,8 @@ def open_plan(plan: str, *, read_only: bool = False) -> Session:
 
     configure(global_values().get("verbose", 0))
     return open_session(plan, warehouse_url=global_values().get("warehouse"), overrides=var_overrides(),
-                        plugin_dirs=global_values().get("plugins_dir", []), read_only=read_only)
+                        plugin_dirs=global_values().get("plugins_dir", []), read_only=read_only,
+                        disabled_plugins=global_values().get("disable_plugin", []))
 
 
 def held(exc: LockError, plan: str, what: str) -> UsageError | LockError:

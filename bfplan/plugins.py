@@ -1,9 +1,11 @@
 """Plugin manager and the registry of processors, gates, warehouses and calendars.
 
 Loading order (as tox does it): the hook specs; installed distributions' ``bfplan`` entry
-points unless ``BFPLAN_DISABLE_PLUGIN_AUTOLOAD=1``; the plan's ``plugins:`` paths (a package
-directory or a ``.py`` file); bfplan's built-ins; then ``check_pending()``, which rejects a
-``bfplan_*`` function that matches no hook (a typo in a plugin). The registry is built once
+points unless ``BFPLAN_DISABLE_PLUGIN_AUTOLOAD=1`` (or one by one, ``--disable-plugin NAME``);
+the plan's ``plugins:`` paths (a package directory or a ``.py`` file; one that is the module an
+installed plugin already loaded is skipped); bfplan's built-ins; then a check that rejects a
+``@hookimpl`` function that matches no hook, with the closest hook's name (a typo in a plugin),
+and warns of a ``bfplan_*`` function without ``@hookimpl``. The registry is built once
 from the provider hooks, attributing every name to the plugin that provided it, so two
 plugins claiming one name is an error naming both.
 """
@@ -26,6 +28,7 @@ import pluggy
 
 from bfplan import hookspecs
 from bfplan.errors import PluginError
+from bfplan.plugin_loading import check_hooks, load_entry_points, same_as_installed, warn_unmarked
 
 if TYPE_CHECKING:
     from bfplan.gates.base import Gate
@@ -122,25 +125,25 @@ def where(exc: BaseException) -> str:
 
 
 def get_plugin_manager(
-    plugin_paths: Iterable[Path] = (), *, autoload: bool | None = None, failed: dict[Path, str] | None = None
+    plugin_paths: Iterable[Path] = (), *, autoload: bool | None = None, failed: dict[Path, str] | None = None,
+    disabled: Iterable[str] = (),
 ) -> tuple[pluggy.PluginManager, dict[str, str]]:
     """Build the plugin manager in the documented order; return it and plugin name → source.
 
     With ``failed``, a plugin path that cannot be imported is recorded there (resolved path →
-    message) and loading goes on, so the plan check can report it at its line with the rest."""
+    message) and loading goes on, so the plan check can report it at its line with the rest.
+    ``disabled`` names installed plugins (entry point or distribution names) not to load. A plan
+    path that is the very module an installed plugin already loaded is not loaded twice."""
     pm = pluggy.PluginManager("bfplan")
     pm.add_hookspecs(hookspecs)
     sources: dict[str, str] = {}
     if autoload is None:
         autoload = os.environ.get(DISABLE_AUTOLOAD_ENV, "") not in ("1", "true", "yes")
     if autoload:
-        try:
-            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-        except Exception as exc:
-            raise PluginError(f"an installed bfplan plugin failed to load: {type(exc).__name__}: {exc}") from exc
-        for plugin, dist in pm.list_plugin_distinfo():
-            sources[pm.get_name(plugin) or repr(plugin)] = f"{dist.project_name} {dist.version}"
+        load_entry_points(pm, ENTRY_POINT_GROUP, disabled, sources)
     for path in plugin_paths:
+        if same_as_installed(pm, Path(path)) is not None:
+            continue
         try:
             module = import_path(Path(path))
         except PluginError as exc:
@@ -156,10 +159,12 @@ def get_plugin_manager(
 
     pm.register(builtin, name="bfplan.builtin")
     sources["bfplan.builtin"] = "builtin"
+    check_hooks(pm, sources)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         raise PluginError(f"invalid plugin: {exc}") from exc
+    warn_unmarked(pm, sources)
     return pm, sources
 
 
@@ -190,7 +195,8 @@ def build_registry(pm: pluggy.PluginManager, sources: Mapping[str, str]) -> Regi
 
 
 def load_registry(plugin_paths: Iterable[Path] = (), *, autoload: bool | None = None,
-                  failed: dict[Path, str] | None = None) -> Registry:
-    """The one-call form: plugin manager plus registry (``failed``: see :func:`get_plugin_manager`)."""
-    pm, sources = get_plugin_manager(plugin_paths, autoload=autoload, failed=failed)
+                  failed: dict[Path, str] | None = None, disabled: Iterable[str] = ()) -> Registry:
+    """The one-call form: plugin manager plus registry (``failed``, ``disabled``: see
+    :func:`get_plugin_manager`)."""
+    pm, sources = get_plugin_manager(plugin_paths, autoload=autoload, failed=failed, disabled=disabled)
     return build_registry(pm, sources)

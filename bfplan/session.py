@@ -141,7 +141,11 @@ def open_warehouse(registry: Registry, config: Mapping[str, Any], base_dir: Path
 
 
 def plugins_in(directories: Sequence[str | os.PathLike[str]]) -> list[Path]:
-    """The plugins in ``--plugins-dir`` folders: each ``*.py`` file and package directory, sorted."""
+    """The plugins in ``--plugins-dir`` folders: each ``*.py`` file and package directory that
+    defines a ``bfplan_*`` function, sorted. Other files (a script beside the plugins) are not
+    imported: importing runs them."""
+    from bfplan.plugin_loading import defines_hooks
+
     found: list[Path] = []
     for d in directories:
         folder = Path(d)
@@ -149,12 +153,13 @@ def plugins_in(directories: Sequence[str | os.PathLike[str]]) -> list[Path]:
             raise UsageError(f"--plugins-dir {d}: not a directory")
         found += sorted(p for p in folder.iterdir() if (p.suffix == ".py" and not p.name.startswith("_"))
                         or (p.is_dir() and (p / "__init__.py").is_file()))
-    return found
+    return [p for p in found if defines_hooks(p)]
 
 
 def open_session(plan_path: str | os.PathLike[str], *, warehouse_url: str | None = None,
                  overrides: Mapping[str, str] | None = None, autoload: bool | None = None,
-                 plugin_dirs: Sequence[str | os.PathLike[str]] = (), read_only: bool = False) -> Session:
+                 plugin_dirs: Sequence[str | os.PathLike[str]] = (), read_only: bool = False,
+                 disabled_plugins: Sequence[str] = ()) -> Session:
     """Load plugins (entry points, the plan's paths, ``--plugins-dir``), then the plan checked
     against them. A plugin path of the plan that fails to load is a plan error at its line,
     reported with every other problem of the plan."""
@@ -164,7 +169,8 @@ def open_session(plan_path: str | os.PathLike[str], *, warehouse_url: str | None
     config = parse_warehouse_url(warehouse_url) if warehouse_url else None
     own = [p for _, p in read_plugin_paths(path, overrides=overrides)]
     failed: dict[Path, str] = {}
-    registry = load_registry([*own, *plugins_in(plugin_dirs)], autoload=autoload, failed=failed)
+    registry = load_registry([*own, *plugins_in(plugin_dirs)], autoload=autoload, failed=failed,
+                             disabled=disabled_plugins)
     for where, message in failed.items():
         if where not in own:  # a --plugins-dir entry: not the plan's to locate
             raise PluginError(message)

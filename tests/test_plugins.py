@@ -83,7 +83,7 @@ def test_a_misspelled_hook_is_rejected(tmp_path):
         def bfplan_processor():
             return []
     """))
-    with pytest.raises(PluginError, match=r"invalid plugin: .*bfplan_processor"):
+    with pytest.raises(PluginError, match=r"invalid plugin .*: unknown hook bfplan_processor\(\) \(did you mean bfplan_processors\?\)"):
         load_registry([bad])
 
 

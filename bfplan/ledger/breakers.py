@@ -2,7 +2,10 @@
 
 Processor breaker: when a processor's nodes fail ``max_failures`` times in a run, its remaining
 nodes are not started (CIRCUIT_BROKEN) and the trip is recorded; later runs refuse the
-processor until the trip expires (7 days, as the seed's breaker) or ``--reset-breaker``.
+processor until the trip expires (7 days, as the seed's breaker) or ``--reset-breaker``, or
+until the processor's code changes: the trip records a fingerprint of the code (see
+:func:`bfplan.run.breakers.code_fingerprint`), and a run that finds another one closes the
+breaker (a reset with the reason ``code changed``: the fix was deployed).
 
 Entity breaker (daily mode, per the seed's ``reprocess_attempts``): every entity failure a
 processor records is an attempt; on the ``max_failures``-th attempt for the same entity and
@@ -17,7 +20,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bfplan.ledger.clock import monotonic_ns, utcnow
-from bfplan.ledger.tables import ATTEMPT_COLUMNS, ATTEMPTS, BREAKER_COLUMNS, BREAKERS
+from bfplan.ledger.tables import (
+    ATTEMPT_COLUMNS,
+    ATTEMPTS,
+    BREAKER_CODE,
+    BREAKER_CODE_COLUMNS,
+    BREAKER_COLUMNS,
+    BREAKERS,
+)
 from bfplan.warehouse.base import Warehouse
 
 COOLDOWN = timedelta(days=7)
@@ -26,11 +36,31 @@ COOLDOWN = timedelta(days=7)
 class Breakers:
     """Breaker state of one plan, in the ledger."""
 
-    def __init__(self, warehouse: Warehouse, plan_name: str) -> None:
+    def __init__(self, warehouse: Warehouse, plan_name: str, *, read_only: bool = False) -> None:
         self.wh = warehouse
         self.plan_name = plan_name
-        warehouse.ensure_table(BREAKERS, BREAKER_COLUMNS)
-        warehouse.ensure_table(ATTEMPTS, ATTEMPT_COLUMNS)
+        if not read_only:
+            warehouse.ensure_table(BREAKERS, BREAKER_COLUMNS)
+            warehouse.ensure_table(BREAKER_CODE, BREAKER_CODE_COLUMNS)
+            warehouse.ensure_table(ATTEMPTS, ATTEMPT_COLUMNS)
+
+    @classmethod
+    def reader(cls, warehouse: Warehouse, plan_name: str) -> Breakers | None:
+        """Breakers to read without writing (``validate``); None when none was ever recorded."""
+        if not warehouse.exists or not warehouse.table_exists(BREAKERS):
+            return None
+        return cls(warehouse, plan_name, read_only=True)
+
+    def fingerprints(self) -> dict[str, str]:
+        """Each processor's code fingerprint as of its latest trip."""
+        if not self.wh.table_exists(BREAKER_CODE):
+            return {}
+        rows = self.wh.query(
+            f"SELECT processor, fingerprint FROM {BREAKER_CODE} WHERE plan_name = @plan "
+            "QUALIFY ROW_NUMBER() OVER (PARTITION BY processor ORDER BY recorded_ns DESC) = 1",
+            {"plan": self.plan_name},
+        )
+        return {r["processor"]: r["fingerprint"] for r in rows}
 
     def tripped(self, now: datetime | None = None) -> dict[str, dict[str, Any]]:
         """Processors whose latest breaker record is a trip that has not expired."""
@@ -42,16 +72,19 @@ class Breakers:
         )
         return {r["processor"]: r for r in rows if r["event"] == "tripped" and r["until_at"] > now}
 
-    def trip(self, processor: str, failures: int, reason: str, run_id: str) -> None:
+    def trip(self, processor: str, failures: int, reason: str, run_id: str, fingerprint: str | None = None) -> None:
         now = utcnow()
+        if fingerprint:
+            self.wh.append_rows(BREAKER_CODE, BREAKER_CODE_COLUMNS,
+                                [(self.plan_name, processor, fingerprint, run_id, monotonic_ns())])
         row = (self.plan_name, processor, "tripped", failures, reason[:1000], now, now + COOLDOWN, run_id,
                monotonic_ns())
         self.wh.append_rows(BREAKERS, BREAKER_COLUMNS, [row])
 
-    def reset(self, processors: Iterable[str], run_id: str) -> None:
+    def reset(self, processors: Iterable[str], run_id: str, reason: str = "--reset-breaker") -> None:
         """Close the breakers of these processors (and their entities' attempt counts)."""
         now = utcnow()
-        rows = [(self.plan_name, p, "reset", 0, "--reset-breaker", now, now, run_id, monotonic_ns())
+        rows = [(self.plan_name, p, "reset", 0, reason, now, now, run_id, monotonic_ns())
                 for p in processors]
         self.wh.append_rows(BREAKERS, BREAKER_COLUMNS, rows)
 

@@ -79,6 +79,12 @@ BREAKER_COLUMNS = {
     "event_at": "TIMESTAMP", "until_at": "TIMESTAMP", "run_id": "STRING", "recorded_ns": "INT64",
 }
 
+#: the processor's code fingerprint when its breaker tripped: a later change closes the breaker
+BREAKER_CODE = f"{SCHEMA}.circuit_breaker_code"
+BREAKER_CODE_COLUMNS = {
+    "plan_name": "STRING", "processor": "STRING", "fingerprint": "STRING", "run_id": "STRING", "recorded_ns": "INT64",
+}
+
 #: entity reprocess attempts (daily mode's entity breaker)
 ATTEMPTS = f"{SCHEMA}.reprocess_attempts"
 ATTEMPT_COLUMNS = {
@@ -91,4 +97,5 @@ ATTEMPT_COLUMNS = {
 #: every ledger table, for the commands that create or verify them all
 ALL_TABLES = {RUNS: RUN_COLUMNS, PARTITIONS: PARTITION_COLUMNS, GATES: GATE_COLUMNS, LINEAGE: LINEAGE_COLUMNS,
               QUARANTINE: QUARANTINE_COLUMNS,
-              LOCKS: LOCK_COLUMNS, BREAKERS: BREAKER_COLUMNS, ATTEMPTS: ATTEMPT_COLUMNS}
+              LOCKS: LOCK_COLUMNS, BREAKERS: BREAKER_COLUMNS, BREAKER_CODE: BREAKER_CODE_COLUMNS,
+              ATTEMPTS: ATTEMPT_COLUMNS}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import click
 
@@ -58,12 +59,38 @@ def print_run_summary(summary: RunSummary, plan_path: str) -> None:
         click.echo(f"next: fix the data the gate names (`bfplan gaps {plan_path}` lists what is missing or "
                    f"wrong), then `bfplan run {plan_path}` again: the gate re-checks and what it blocked runs; "
                    f"`bfplan check {plan_path}` re-runs the gates alone", err=True)
-    elif summary.failures:
+    elif summary.failures and not broken:
         click.echo(f"next: fix the cause, then `bfplan run {plan_path}` again: done partitions are skipped, "
                    "the failed and blocked ones run", err=True)
     if broken:
-        click.echo(f"  {broken} partition(s) were not run because a circuit breaker is open; after fixing the "
-                   f"cause, `bfplan run {plan_path} --reset-breaker` runs them", err=True)
+        print_breakers(summary, plan_path)
+
+
+def print_breakers(summary: RunSummary, plan_path: str) -> None:
+    """One line per open breaker (its partitions not run, and those it blocked), then the command
+    that closes them: a plain re-run would not run them."""
+    for name, n in summary.circuit_broken_by.items():
+        blocked = f", {n['blocked']} downstream blocked" if n["blocked"] else ""
+        click.echo(f"  CIRCUIT BREAKER OPEN {name}: {n['partitions']} partition(s) not run{blocked}", err=True)
+    names = ",".join(summary.circuit_broken_by) or "P"
+    click.echo(f"next: fix the cause, then `bfplan run {plan_path} --reset-breaker {names}`: a plain re-run "
+               "does not run them while the breaker is open (7 days) unless the processor's code or SQL changed "
+               "since; done partitions are skipped", err=True)
+
+
+def print_to_run(desc: dict[str, Any], plan_path: str) -> None:
+    """``validate``: what would run, then each open breaker and what it holds back."""
+    click.echo(f"{desc['to_run']} partition(s) to run, {desc['already_done']} already done, "
+               f"{desc['nodes']} node(s)")
+    for b in desc.get("breakers", []):
+        head = (f"circuit breaker open: {b['processor']} since {b['opened_at']}, until {b['until']}: "
+                f"{b['reason']}; ")
+        if b["code_changed"]:
+            click.echo(head + f"its code changed since: the next run closes it and runs its {b['partitions']} "
+                              "partition(s)")
+        else:
+            click.echo(head + f"its {b['partitions']} partition(s) are not counted as to run: "
+                              f"`bfplan run {plan_path} --reset-breaker {b['processor']}` runs them")
 
 
 def print_check_report(report: CheckReport) -> None:

@@ -32,7 +32,7 @@ from bfplan.modes import policy_for
 from bfplan.notify import WebhookNotifier, parse_notify
 from bfplan.plan.model import Plan
 from bfplan.plugins import Registry
-from bfplan.run.breakers import BreakerState
+from bfplan.run.breakers import BreakerState, code_fingerprint
 from bfplan.run.events import EventBus
 from bfplan.run.live import LiveProgress
 from bfplan.run.node import NodeOutcome, RunContext, run_gate, run_processor
@@ -253,7 +253,7 @@ class Runner:
 
     def _context(self, work: Work, stop: StopRequest, events: EventBus) -> RunContext:
         breakers = BreakerState(Breakers(self.wh, self.plan.name), self.plan.defaults.circuit_breaker_max_failures,
-                                self.run_id)
+                                self.run_id, {n: code_fingerprint(self.registry.processors[n]) for n in self._names})
         breakers.open_for(self._names, self.options.reset_breaker)
         producers = Producers.of(self.registry.processors[n] for n in self._names)
         return RunContext(plan=self.plan, registry=self.registry, warehouse=self.wh, ledger=self.ledger,

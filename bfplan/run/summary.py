@@ -40,6 +40,8 @@ class RunSummary:
     quarantined: dict[str, int] = field(default_factory=dict)
     #: the machine refused a write (disk full, ...) and the run stopped: exit 3
     stopped_by: str | None = None
+    #: per processor whose breaker is open: partitions not run, and downstream partitions blocked
+    circuit_broken_by: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +49,7 @@ class RunSummary:
             "partitions": self.partitions, "gates": self.gates, "duration_s": round(self.duration_s, 3),
             "rows": self.rows, "entity_failures": self.entity_failures, "quarantined": self.quarantined,
             "failures": self.failures, "blocked_by": self.blocked_by, "stopped_by": self.stopped_by,
+            "circuit_broken_by": self.circuit_broken_by,
         }
 
 
@@ -107,11 +110,18 @@ def summarize(run_id: str, plan: str, work: Work, dag: Dag, outcomes: Mapping[No
                    "blocked_partitions": sum(len(g.nodes[n]["dates"]) for n in down),
                    "first_date": str(min(g.nodes[n]["dates"][0] for n in down))}
                   for cause, down in by_cause.items() if down]
+    broken_by: dict[str, dict[str, int]] = {}
+    for node, o in outcomes.items():
+        if isinstance(node, ProcNode) and o.status == PartitionStatus.CIRCUIT_BROKEN:
+            entry = broken_by.setdefault(node.processor, {"partitions": 0, "blocked": 0})
+            entry["partitions"] += len(o.dates)
+            entry["blocked"] += sum(len(g.nodes[n]["dates"]) for n in nx.descendants(g, node)
+                                    if isinstance(n, ProcNode) and n not in outcomes)
     broken = parts["circuit_broken"] > 0
     status = (RunStatus.INTERRUPTED if interrupted
               else RunStatus.FAILED if failures or never_ran or broken or stopped_by else RunStatus.SUCCEEDED)
     return RunSummary(run_id, plan, status, dict(parts), dict(gates), duration, failures, blocked_by, dict(entity),
-                      rows, dict(quarantined), stopped_by)
+                      rows, dict(quarantined), stopped_by, dict(sorted(broken_by.items())))
 
 
 def record_unstarted(ledger: Ledger, registry: Registry, run_id: str, g: nx.DiGraph,
