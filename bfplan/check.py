@@ -95,7 +95,7 @@ def run_checks(plan: Plan, registry: Registry, warehouse: Warehouse, *, gate: st
             "gate": spec.name, "stage": spec.stage, "status": status, "gate_status": result.status,
             "severity": spec.severity, "summary": result.summary,
             "duration_s": round(time.perf_counter() - g0, 3),
-            "findings": [f.as_dict() for f in result.findings],
+            "findings": [f.as_dict() for f in result.findings], "traceback": result.traceback,
         })
         if status.level > report.status.level:
             report.status = status
@@ -130,7 +130,7 @@ def unbuilt_collapsed(result: GateResult, states: Mapping[tuple[str, date], Part
         kept.append(Finding(f"{proc}: {len(days)} date(s) not built ({days[0]}..{days[-1]}), {why}; "
                             f"the first: {found[0].detail[:300]}", worst, proc, found[0].table, days[0]))
     worst = max((GateStatus(f.status) for f in kept), key=lambda s: s.level)
-    return GateResult(worst, kept, result.summary)
+    return GateResult(worst, kept, result.summary, result.traceback)
 
 
 def _effective(result: GateResult, severity: str, strict: bool) -> GateStatus:

@@ -16,7 +16,7 @@ from bfplan.errors import BfplanError, LockError, UsageError
 if TYPE_CHECKING:
     from bfplan.session import Session
 
-GLOBAL_KEYS = ("warehouse", "var", "plugins_dir", "disable_plugin", "verbose", "json_out")
+GLOBAL_KEYS = ("warehouse", "var", "plugins_dir", "disable_plugin", "verbose", "json_out", "traceback")
 
 
 def store_global(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -50,6 +50,8 @@ def global_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-v", "--verbose", count=True, expose_value=False, callback=store_global, help="More logging."),
         click.option("--json", "json_out", is_flag=True, expose_value=False, callback=store_global,
                      help="Print one JSON document on stdout (logs go to stderr)."),
+        click.option("--traceback", is_flag=True, expose_value=False, callback=store_global,
+                     help="Print the full traceback of an error raised in plugin code (so does -v)."),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -58,6 +60,18 @@ def global_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def global_values() -> dict[str, Any]:
     return click.get_current_context().find_root().meta.get("bfplan.globals", {})
+
+
+def show_tracebacks() -> bool:
+    """Whether ``--traceback`` or ``-v`` asks for the tracebacks of plugin errors."""
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and bool(global_values().get("traceback") or global_values().get("verbose"))
+
+
+def echo_traceback(text: str | None, indent: str = "    ") -> None:
+    """A kept traceback, indented under the line that said the error, on stderr."""
+    if text:
+        click.echo("\n".join(indent + line for line in text.splitlines()), err=True)
 
 
 def var_overrides() -> dict[str, str]:

@@ -83,8 +83,9 @@ def explain(plan: Plan, registry: Registry, wh: Warehouse, name: str, day: date)
     current = ledger.current([name], day, day).get((name, day))
     out = Explanation(name, proc.table, day, current.as_dict() if current else None, _rows_now(wh, proc, day))
     if ledger.has(PARTITIONS):
+        tb = "traceback" if "traceback" in wh.table_columns(PARTITIONS) else "CAST(NULL AS STRING) AS traceback"
         out.history = [_jsonable(r) for r in wh.query(
-            f"SELECT run_id, status, attempt, row_count AS rows, finished_at, error FROM {PARTITIONS} "
+            f"SELECT run_id, status, attempt, row_count AS rows, finished_at, error, {tb} FROM {PARTITIONS} "
             "WHERE plan_name = @plan AND processor = @p AND partition_date = @d ORDER BY recorded_ns DESC LIMIT @n",
             {"plan": plan.name, "p": name, "d": day, "n": SHOWN})]
     out.failures = _failures(wh, proc, day)

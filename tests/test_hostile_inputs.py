@@ -102,7 +102,7 @@ def test_a_gate_cannot_write_through_its_context(write_plan, bfplan, tmp_path):
     plan = write_plan(BASE.replace("processors: [src]", "processors: [src]\n    gates: {after: [writer]}"))
     result = bfplan("run", plan, "--json")
     assert result.exit_code == 1
-    assert "gate raised WarehouseError: gates read the warehouse; they cannot write to it" in result.stderr
+    assert "raised WarehouseError: gates read the warehouse; they cannot write to it" in result.stderr
     db = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
     assert db.execute("SELECT count(*) FROM toy.src").fetchall() == [(12,)]
 

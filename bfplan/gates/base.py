@@ -55,6 +55,8 @@ class GateResult:
     status: str = GateStatus.PASS
     findings: list[Finding] = field(default_factory=list)
     summary: str = ""
+    #: when the gate's code raised: the full traceback (``summary`` says it in one line)
+    traceback: str | None = None
 
     @classmethod
     def from_findings(cls, findings: Sequence[Finding], summary: str = "") -> GateResult:

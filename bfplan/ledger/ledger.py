@@ -60,6 +60,7 @@ class PartitionState:
     recorded_ns: int
     content_hash: int | None = None
     source_state: str | None = None
+    traceback: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"processor": self.processor, "date": self.date.isoformat(), "status": self.status,
@@ -144,17 +145,18 @@ class Ledger:
         self, run_id: str, processor: str, table: str, dates: Sequence[date], status: str, *,
         attempt: int, rows: Mapping[date, int] | None = None, started_at: datetime, error: str | None = None,
         hashes: Mapping[date, int] | None = None, sources: Mapping[date, str] | None = None,
+        traceback: str | None = None,
     ) -> list[tuple]:
         """Build ledger rows for a batch of partitions (one per date); ``hashes``: the content
         hash of each done partition (``Transaction.fingerprints``); ``sources``: the state of a
-        file source's files for each date (:mod:`bfplan.sources`)."""
+        file source's files for each date (:mod:`bfplan.sources`); ``traceback``: of a failure."""
         finished = utcnow()
         duration = (finished - started_at).total_seconds()
         err = error[:4000] if error else None
         return [
             (run_id, self.plan_name, processor, table, d, status, attempt,
              (rows or {}).get(d) if rows is not None else None, started_at, finished, duration, err,
-             monotonic_ns(), (hashes or {}).get(d), (sources or {}).get(d))
+             monotonic_ns(), (hashes or {}).get(d), (sources or {}).get(d), traceback)
             for d in dates
         ]
 
@@ -221,18 +223,19 @@ class Ledger:
             out[(r["processor"], r["partition_date"])] = PartitionState(
                 r["processor"], r["partition_date"], r["status"], r["run_id"], r["attempt"],
                 r["row_count"], r["duration_s"], r["error"], r["recorded_ns"], r["content_hash"],
-                r["source_state"],
+                r["source_state"], r["traceback"],
             )
         return out
 
     # -- gates -------------------------------------------------------------------------------
     def gate_record(self, run_id: str, gate: str, stage: str, status: str, severity: str, summary: str,
                     findings: list[dict[str, Any]], started_at: datetime, *, key: str = "",
-                    fingerprint: str | None = None) -> tuple:
+                    fingerprint: str | None = None, traceback: str | None = None) -> tuple:
         """One gate result row (history: never overwritten)."""
         duration = (utcnow() - started_at).total_seconds()
         return (run_id, self.plan_name, gate, stage, status, severity, summary,
-                json.dumps(findings, default=str), started_at, duration, monotonic_ns(), key or None, fingerprint)
+                json.dumps(findings, default=str), started_at, duration, monotonic_ns(), key or None, fingerprint,
+                traceback)
 
     def record_gate(self, record: tuple) -> None:
         """Append a gate result now (gate verdicts are rare and worth keeping at once)."""

@@ -26,9 +26,11 @@ PARTITION_COLUMNS = {
     "content_hash": "INT64",
     # of a done partition of a file source: its files, name -> hash of the bytes, as JSON
     "source_state": "STRING",
+    # of a failed partition: the exception's full traceback (the error is its one line)
+    "traceback": "STRING",
 }
 #: partition_log columns added after the first release
-PARTITION_COLUMNS_ADDED = {"content_hash": "INT64", "source_state": "STRING"}
+PARTITION_COLUMNS_ADDED = {"content_hash": "INT64", "source_state": "STRING", "traceback": "STRING"}
 
 #: one row per gate evaluation start and one per verdict
 GATES = f"{SCHEMA}.gate_results"
@@ -40,9 +42,11 @@ GATE_COLUMNS = {
     # versions of its inputs): a gate is evaluated again when its last verdict was a failure,
     # never came (the process died), or was about other inputs than the ones there are now
     "gate_key": "STRING", "fingerprint": "STRING",
+    # of a gate whose code raised: the full traceback (the summary is its one line)
+    "traceback": "STRING",
 }
 #: gate_results columns added after the first release: added to older ledgers on first write
-GATE_COLUMNS_ADDED = {"gate_key": "STRING", "fingerprint": "STRING"}
+GATE_COLUMNS_ADDED = {"gate_key": "STRING", "fingerprint": "STRING", "traceback": "STRING"}
 
 #: which upstream partitions (at which versions) each written partition read
 LINEAGE = f"{SCHEMA}.lineage"

@@ -7,11 +7,14 @@ from datetime import date
 
 from bfplan.errors import BfplanError, PlanError
 from bfplan.plan.model import DateSpec, Plan, RegistryLike
+from bfplan.plugin_errors import raised
 
 
 def expand_dates(spec: DateSpec, registry: RegistryLike, plan: Plan) -> list[date]:
     """The dates of ``spec`` (sorted, unique), kept to those its calendar yields. A calendar that
-    cannot answer is a plan error at ``dates.calendar``: it is a problem of the plan's inputs."""
+    cannot answer is a plan error at ``dates.calendar``: in its own words when it raised a
+    :class:`BfplanError` (a problem of the plan's inputs), else naming the plugin and the line
+    of its code that raised."""
     calendar = None
     if spec.calendar:
         fn = registry.calendars[spec.calendar]
@@ -20,5 +23,11 @@ def expand_dates(spec: DateSpec, registry: RegistryLike, plan: Plan) -> list[dat
         return spec.expand(calendar)
     except PlanError:
         raise
-    except (BfplanError, OSError, ValueError) as exc:
+    except BfplanError as exc:
         raise PlanError([plan.issue("dates.calendar", f"calendar {spec.calendar!r}: {exc}")]) from exc
+    except Exception as exc:
+        if calendar is None:
+            raise
+        source = getattr(registry, "sources", {}).get(("calendars", spec.calendar), "?")
+        message = raised("calendar", str(spec.calendar), source, exc, calendar.func)
+        raise PlanError([plan.issue("dates.calendar", message)]) from exc

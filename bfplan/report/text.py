@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
 import click
 
 from bfplan.check import CheckReport
+from bfplan.cli_options import echo_traceback, show_tracebacks
 from bfplan.explain import Explanation
 from bfplan.gaps import Gap
 from bfplan.run.summary import RunSummary
@@ -44,8 +46,11 @@ def print_run_summary(summary: RunSummary, plan_path: str) -> None:
         parts = ", ".join(f"{k} {v}" for k, v in sorted(summary.quarantined.items()))
         click.echo(f"rows quarantined (set aside, the rest committed): {parts}; "
                    f"`bfplan explain {plan_path} PROCESSOR DATE` shows them, bfplan.quarantine holds them")
+    tracebacks = show_tracebacks()
     for f in summary.failures:
         click.echo(f"  FAILED {f['node']}: {f['error']}", err=True)
+        if tracebacks:
+            echo_traceback(f.get("traceback"))
         if f.get("dates"):
             shown = ", ".join(f["dates"][:8]) + (f" and {len(f['dates']) - 8} more" if len(f["dates"]) > 8 else "")
             click.echo(f"    failing dates: {shown}", err=True)
@@ -55,7 +60,12 @@ def print_run_summary(summary: RunSummary, plan_path: str) -> None:
     for b in summary.blocked_by:
         click.echo(f"  {b['node']} blocked {b['blocked_partitions']} downstream partition(s) "
                    f"from {b['first_date']}", err=True)
-    if any(f.get("gate") for f in summary.failures):
+    code = [raised_at(f["error"]) or "?" for f in summary.failures if f.get("gate") and f.get("traceback")]
+    if code:
+        click.echo(f"next: the gate's code raised: fix it at {', '.join(code)} (`bfplan run {plan_path} "
+                   "--traceback` prints the traceback), then run again; the gate re-checks and what it blocked "
+                   "runs", err=True)
+    elif any(f.get("gate") for f in summary.failures):
         click.echo(f"next: fix the data the gate names (`bfplan gaps {plan_path}` lists what is missing or "
                    f"wrong), then `bfplan run {plan_path}` again: the gate re-checks and what it blocked runs; "
                    f"`bfplan check {plan_path}` re-runs the gates alone", err=True)
@@ -93,12 +103,20 @@ def print_to_run(desc: dict[str, Any], plan_path: str) -> None:
                               f"`bfplan run {plan_path} --reset-breaker {b['processor']}` runs them")
 
 
+def raised_at(error: str) -> str | None:
+    """``FILE:LINE`` of a one-line plugin error (``gate 'g' (plugin p, FILE:LINE) raised ...``)."""
+    m = re.search(r"\(plugin [^,()]+, (.+?:\d+)\) raised ", error or "")
+    return m.group(1) if m else None
+
+
 def print_check_report(report: CheckReport) -> None:
     """One line per gate, then its failing and warning findings (capped), then the verdict."""
     marks = {"pass": "ok  ", "warn": "WARN", "fail": "FAIL"}
     for g in report.gates:
         click.echo(f"{marks.get(g['status'], g['status'])} {g['gate']} ({g['stage']})"
                    + (f": {g['summary']}" if g.get("summary") else ""))
+        if show_tracebacks():
+            echo_traceback(g.get("traceback"), "     ")
         shown = [f for f in g["findings"] if f.get("status", "fail") != "pass"]
         for f in shown[:10]:
             where = " ".join(str(x) for x in (f.get("processor"), f.get("table"), f.get("date")) if x)
@@ -141,6 +159,10 @@ def print_explanation(e: Explanation) -> None:
         for h in e.history:
             error = f"  {h['error']}" if h.get("error") else ""
             click.echo(f"  {h['finished_at']}  run {h['run_id']}  {h['status']}  {h['rows']} rows{error}")
+        latest = next((h["traceback"] for h in e.history if h.get("traceback")), None)
+        if latest:
+            click.echo("traceback of the latest failure:")
+            click.echo("\n".join("  " + line for line in latest.splitlines()))
     for f in e.failures:
         click.echo(f"failures: {f['category']} {f['n']} (e.g. {f['examples']}): {f['reason']}")
     if e.quarantined_total:

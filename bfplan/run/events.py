@@ -18,6 +18,7 @@ import structlog
 
 from bfplan.events import Event
 from bfplan.modes import Policy
+from bfplan.plugin_errors import full_traceback, raised
 
 log = structlog.get_logger("bfplan.events")
 _CLOSE = object()
@@ -58,10 +59,18 @@ class EventBus:
             if event is _CLOSE:
                 return
             assert isinstance(event, Event)
+            self.deliver(event)
+
+    def deliver(self, event: Event) -> None:
+        """Call each plugin's hook in turn: one that raises is logged in one line naming the
+        plugin and its line (the traceback at ``-v``) and keeps no other from the event."""
+        for impl in reversed(self.pm.hook.bfplan_on_event.get_hookimpls()):  # pluggy's order
             try:
-                self.pm.hook.bfplan_on_event(event=event)
+                impl.function(event=event)
             except Exception as exc:  # a notification never fails a run
-                log.warning("event hook failed", event=event.type, error=f"{type(exc).__name__}: {exc}")
+                error = raised("event hook", "bfplan_on_event", impl.plugin_name, exc, impl.function)
+                log.warning("event hook failed", kind=event.type, error=error)
+                log.debug("event hook traceback", kind=event.type, traceback=full_traceback(exc))
 
     def close(self) -> None:
         """Deliver what is queued, then stop the thread (waiting at most ``drain_s``)."""

@@ -26,7 +26,8 @@ from bfplan.ledger.clock import utcnow
 from bfplan.ledger.ledger import GateState, Ledger
 from bfplan.ledger.lineage import VersionIndex
 from bfplan.plan.model import GateRef, Plan
-from bfplan.plugins import Registry, where
+from bfplan.plugin_errors import full_traceback, raised
+from bfplan.plugins import Registry
 from bfplan.processors import Processor
 from bfplan.status import GateStatus
 from bfplan.warehouse.base import ReadOnlyWarehouse, Warehouse
@@ -122,15 +123,18 @@ def gate_context(spec: GateSpec, *, plan: Plan, registry: Registry, warehouse: W
 
 
 def evaluate(gate: Gate, ctx: GateContext, spec: GateSpec, ledger: Ledger, current: str) -> GateResult:
-    """Run ``gate.check`` and keep its verdict; a gate that raises fails, naming where."""
+    """Run ``gate.check`` and keep its verdict; a gate that raises fails, naming the plugin and
+    the line of its code that raised (the traceback kept with the verdict)."""
     started = utcnow()
     ledger.record_gate(ledger.gate_record(ctx.run_id, spec.name, spec.stage, GateStatus.RUNNING, spec.severity,
                                           "started", [], started, key=spec.key, fingerprint=current))
     try:
         result = gate.check(ctx)
     except Exception as exc:
-        result = GateResult(GateStatus.FAIL, [], f"gate raised {type(exc).__name__}: {exc}{where(exc)}")
+        source = getattr(ctx.registry, "sources", {}).get(("gates", spec.name), "?")
+        result = GateResult(GateStatus.FAIL, [], raised("gate", spec.name, source, exc, gate),
+                            traceback=full_traceback(exc))
     ledger.record_gate(ledger.gate_record(ctx.run_id, spec.name, spec.stage, result.status, spec.severity,
                                           result.summary, [f.as_dict() for f in result.findings], started,
-                                          key=spec.key, fingerprint=current))
+                                          key=spec.key, fingerprint=current, traceback=result.traceback))
     return result

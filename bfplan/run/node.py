@@ -26,7 +26,8 @@ from bfplan.ledger.lineage import Producers, Version, VersionIndex, lineage_reco
 from bfplan.ledger.tables import LINEAGE, QUARANTINE
 from bfplan.modes import Policy
 from bfplan.plan.model import Plan
-from bfplan.plugins import Registry, where
+from bfplan.plugin_errors import full_traceback, raised
+from bfplan.plugins import Registry
 from bfplan.processors import Processor, ProcessorContext, SetAside
 from bfplan.run.breakers import BreakerState
 from bfplan.run.contract_check import ContractViolation, enforce
@@ -36,6 +37,7 @@ from bfplan.run.params import processor_params
 from bfplan.run.retry import FailureKind, backoff_s, classify
 from bfplan.run.stop import StopRequest
 from bfplan.sources import encode, file_states
+from bfplan.sql_errors import sql_error
 from bfplan.status import GateStatus, PartitionStatus
 from bfplan.warehouse.base import Warehouse
 
@@ -56,6 +58,8 @@ class NodeOutcome:
     failures: dict[str, int] = field(default_factory=dict)
     #: rows set aside by the processor's contract, per rule
     quarantined: dict[str, int] = field(default_factory=dict)
+    #: of a failure that raised: the full traceback (``error`` says it in one line)
+    traceback: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -118,15 +122,19 @@ def run_processor(run: RunContext, node: ProcNode, dates: tuple[date, ...]) -> N
         except Exception as exc:
             kind = classify(exc, run.warehouse)
             error = " ".join(f"{type(exc).__name__}: {exc}".split())
+            tb: str | None = full_traceback(exc)
             if isinstance(exc, ContractViolation):  # the data broke a rule: no retry fixes it, keep what it was
                 kind = FailureKind.PERMANENT
+                tb = None
                 _keep_rejected(run, exc.records)
-            elif not isinstance(exc, WarehouseError):
-                error += where(exc)  # an error in plugin code says where it happened
+            elif isinstance(exc, WarehouseError):
+                error = sql_error(proc, error)  # a query of a .sql file: that file's line
+            else:  # an error in plugin code says which plugin, and where in it
+                error = raised("processor", name, run.registry.source("processors", name), exc, proc)
             retrying = kind is FailureKind.TRANSIENT and attempt <= retries
             run.keep(run.ledger.partition_records(
                 run.run_id, name, proc.table, dates, PartitionStatus.FAILED, attempt=attempt, started_at=started,
-                error=("transient, retrying: " if retrying else "") + error))
+                error=("transient, retrying: " if retrying else "") + error, traceback=tb))
             if retrying:
                 delay = backoff_s(attempt, run.plan.defaults.retry_backoff_s)
                 log.warning("transient error, retrying", processor=name, attempt=attempt, delay_s=round(delay, 3),
@@ -145,7 +153,7 @@ def run_processor(run: RunContext, node: ProcNode, dates: tuple[date, ...]) -> N
                 run.stop.set()
             else:
                 run.breakers.count_failure(name, error)
-            return NodeOutcome(node, PartitionStatus.FAILED, error=error, attempts=attempt, dates=dates)
+            return NodeOutcome(node, PartitionStatus.FAILED, error=error, attempts=attempt, dates=dates, traceback=tb)
 
 
 def _keep_rejected(run: RunContext, records: list[tuple]) -> None:
@@ -256,4 +264,5 @@ def run_gate(run: RunContext, node: GateNode, spec: GateSpec) -> NodeOutcome:
     if status is GateStatus.FAIL:
         run.events.emit("gate_failed", {"gate": spec.name, "stage": spec.stage, "summary": result.summary})
         log.error("gate failed", gate=spec.name, stage=spec.stage, summary=result.summary)
-    return NodeOutcome(node, status, gate=result, error=result.summary if status is GateStatus.FAIL else None)
+    return NodeOutcome(node, status, gate=result, error=result.summary if status is GateStatus.FAIL else None,
+                       traceback=result.traceback)

@@ -94,14 +94,16 @@ def summarize(run_id: str, plan: str, work: Work, dag: Dag, outcomes: Mapping[No
             if o.quarantined:
                 quarantined[node.processor] += sum(o.quarantined.values())
             if o.status == PartitionStatus.FAILED:
-                failures.append({"node": f"{node.processor} {o.dates[0]}..{o.dates[-1]}", "error": o.error})
+                failures.append({"node": f"{node.processor} {o.dates[0]}..{o.dates[-1]}", "error": o.error,
+                                 "traceback": o.traceback})
         else:
             gates[_GATE_KEYS[GateStatus(o.status)]] += 1
             if o.status == GateStatus.FAIL:
                 bad = [f for f in (o.gate.findings if o.gate else []) if f.status == GateStatus.FAIL]
                 failures.append({"node": _label(node), "error": o.error,
                                  "dates": sorted({f.date.isoformat() for f in bad if f.date}),
-                                 "findings": [f.as_dict() for f in bad[:5]], "gate": True})
+                                 "findings": [f.as_dict() for f in bad[:5]], "gate": True,
+                                 "traceback": o.traceback})
     never_ran = [n for n in g if isinstance(n, ProcNode) and n not in outcomes]
     for n in never_ran:
         parts["blocked"] += len(g.nodes[n]["dates"])

@@ -75,7 +75,7 @@ def test_a_gate_that_raises_fails_and_the_others_still_run(pipeline, monkeypatch
     by_gate = {g["gate"]: g for g in report.gates}
     line = boom.__code__.co_firstlineno + 1
     assert by_gate["sql"]["status"] == "fail"
-    assert by_gate["sql"]["summary"] == f"gate raised RuntimeError: boom (at {__file__}:{line})"
+    assert by_gate["sql"]["summary"] == f"gate 'sql' (plugin builtin, {__file__}:{line}) raised RuntimeError: boom"
     assert by_gate["coverage"]["status"] == "pass"
     assert report.exit_code == 1
 
