@@ -56,7 +56,8 @@ def test_validate_lists_open_breakers_and_does_not_count_their_partitions(write_
     doc = as_json(bfplan("validate", plan, "--json"))
     [b] = doc["breakers"]
     assert b["processor"] == "flaky" and b["partitions"] == 8 and b["code_changed"] is False
-    assert b["reason"].startswith("RuntimeError: flaky failed on [datetime.date(2021, 11, 2)]")
+    assert b["reason"].startswith("processor 'flaky' (plugin toy_plugin, ") and b["reason"].endswith(
+        "raised RuntimeError: flaky failed on [datetime.date(2021, 11, 2)]")
     assert doc["to_run"] == 0
     out = bfplan("validate", plan).stdout.splitlines()
     assert "0 partition(s) to run, 8 already done, 8 node(s)" in out
