@@ -71,8 +71,8 @@ def _target(path: Path) -> Path:
 def same_as_installed(pm: pluggy.PluginManager, path: Path) -> str | None:
     """The name of an already registered plugin that is the module at ``path`` (the same file,
     or a file with the same bytes: a copy installed from the plan's own folder)."""
-    target = _target(path.resolve())
-    try:
+    try:  # a path that cannot be a file (too long, unreadable) is no installed plugin's either
+        target = _target(path.resolve())
         content = target.read_bytes()
     except OSError:
         return None
