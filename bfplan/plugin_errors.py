@@ -28,6 +28,8 @@ def plugin_name(source: str) -> str:
         return "?"
     if "/" in source or source.endswith(".py") or "\\" in source:
         path = Path(source)
+        if path.suffix == ".py" and (path.stem == "__init__" or (path.parent / "__init__.py").is_file()):
+            return path.parent.name  # a module of a package (my_plugin/plugin.py): the package
         return path.stem if path.suffix == ".py" else path.name
     return source.split(" ")[0]
 

@@ -74,6 +74,7 @@ def test_a_duplicate_key_fails_the_node_naming_the_key(run, target):
     assert result.exit_code == 1
     error = target.rows("SELECT error FROM bfplan.partition_log WHERE processor = 'feed'")[0]["error"]
     assert "ContractViolation" in error and "unique_key: 1 key(s)" in error and "2021-11-02 2021-11-02|b" in error
+    assert "(exact copies)" in error and "one kept" not in error  # failing: nothing is kept
     assert target.rows("SELECT COUNT(*) AS n FROM q.feed")[0]["n"] == 0  # nothing of the batch committed
     kept = quarantine(target)
     assert {(r["rule"], r["action"], r["row_key"]) for r in kept} == {("unique_key", "rejected", "2021-11-02|b")}

@@ -129,3 +129,15 @@ def test_a_hook_function_without_hookimpl_is_a_warning(tmp_path):
         f"plugin {plain}: bfplan_procesors() has no @hookimpl, so bfplan never calls it "
         "(did you mean bfplan_processors?)",
     ]
+
+
+def test_an_unknown_processor_says_when_installed_plugins_are_not_loaded(bfplan, tmp_path, monkeypatch):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("name: p\ndates: {start: 2021-11-01, end: 2021-11-02}\nwarehouse: {type: duckdb, path: w.duckdb}\n"
+                    "phases: [{name: a, processors: [zzz_loader]}]\n")
+    monkeypatch.setenv("BFPLAN_DISABLE_PLUGIN_AUTOLOAD", "1")
+    result = bfplan("validate", plan)
+    assert result.exit_code == 2
+    assert result.stderr.strip().endswith("unknown processor 'zzz_loader' (installed plugins are not loaded: "
+                                          "BFPLAN_DISABLE_PLUGIN_AUTOLOAD is set; list the plugin under plugins: or "
+                                          "pass --plugins-dir)")

@@ -168,3 +168,16 @@ def test_an_sql_file_error_names_the_authors_file_and_line(write_plan, bfplan, p
     error = as_json(result)["failures"][0]["error"]
     assert error == ('WarehouseError: creating t.ff: Binder Error: Referenced column "nosuchcol" not found in FROM '
                      f'clause! Candidate bindings: "day" (at {tmp_path / "q.sql"}:3: nosuchcol AS b)')
+
+
+def test_a_module_of_a_package_is_named_after_its_package(tmp_path):
+    from bfplan.plugin_errors import plugin_name
+
+    (tmp_path / "energy").mkdir()
+    (tmp_path / "energy" / "__init__.py").write_text("")
+    (tmp_path / "energy" / "plugin.py").write_text("")
+    (tmp_path / "loose.py").write_text("")
+    assert plugin_name(str(tmp_path / "energy" / "plugin.py")) == "energy"
+    assert plugin_name(str(tmp_path / "energy" / "__init__.py")) == "energy"
+    assert plugin_name(str(tmp_path / "loose.py")) == "loose"
+    assert plugin_name("shop-plugin 1.0") == "shop-plugin"

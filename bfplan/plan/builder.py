@@ -10,6 +10,7 @@ included) and processor params.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime
@@ -301,7 +302,11 @@ class Builder:
         """Report ``name`` as an unknown ``kind`` at ``path`` (``path``'s key, with ``key``)."""
         if IDENTIFIER.fullmatch(name):  # a malformed name is reported already
             shown = path[:-1] if key else path
-            self.check.report(shown, f"unknown {kind} {name!r}{did_you_mean(name, known)}", at=path, key=key)
+            hint = did_you_mean(name, known)
+            if not hint and os.environ.get("BFPLAN_DISABLE_PLUGIN_AUTOLOAD", "") in ("1", "true", "yes"):
+                hint = (" (installed plugins are not loaded: BFPLAN_DISABLE_PLUGIN_AUTOLOAD is set; list the "
+                        "plugin under plugins: or pass --plugins-dir)")
+            self.check.report(shown, f"unknown {kind} {name!r}{hint}", at=path, key=key)
 
     def check_registry(self, registry: RegistryLike, plan: Plan, data: dict[str, Any]) -> None:
         for ref, name_path, item_path in self.refs:

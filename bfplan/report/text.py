@@ -152,7 +152,8 @@ def print_explanation(e: Explanation) -> None:
     if state is None:
         head += "never run"
     else:
-        head += f"{state['status']} by run {state['run_id']}, {state['rows']} rows recorded"
+        rows = "no rows" if state["rows"] is None else f"{state['rows']} rows"
+        head += f"{state['status']} by run {state['run_id']}, {rows} recorded"
     click.echo(head + (f", {e.rows_now} in the table now" if e.rows_now is not None else ", no table yet"))
     if e.history:
         click.echo("history (newest first):")

@@ -189,10 +189,11 @@ def _ruled_sql(staged: str, pcol: str, proc: Processor, contract: Contract, rule
     keys = ", ".join(_q(k) for k in contract.unique_key) or "CAST(NULL AS STRING)"
     whens = [(f"IFNULL({r.predicate}, FALSE)", f"'{r.name}'", f"CONCAT(@__says{i}, ' (', {r.value_sql}, ')')")
              for i, r in enumerate(rules)]
+    kept = ": one kept" if contract.on_violation == "quarantine" else ""
     if contract.unique_key:
         whens.append(("t.__n > 1 AND (t.__lo != t.__hi OR t.__rn > 1)", "'unique_key'",
                       "CONCAT('key (', @__keys, ') shared by ', CAST(t.__n AS STRING), ' rows', "
-                      "IF(t.__lo = t.__hi, ' (exact copies: one kept)', ' that differ'))"))
+                      f"IF(t.__lo = t.__hi, ' (exact copies{kept})', ' that differ'))"))
     rule = "CASE " + " ".join(f"WHEN {w} THEN {name}" for w, name, _ in whens) + " END"
     detail = "CASE " + " ".join(f"WHEN {w} THEN {says}" for w, _, says in whens) + " END"
     return (f"SELECT t.*, {rule} AS __rule, {detail} AS __detail FROM ("

@@ -182,7 +182,8 @@ class Runner:
             "todo": {p: len(d) for p, d in work.todo.items()},
             "skipped": {p: len(d) for p, d in work.skipped.items()},
             "policy": {"mode": self.mode, "settings": [
-                {"setting": k, "value": v, "why": why} for k, v, why in self.policy.explain()]},
+                {"setting": k, "value": self.plan.defaults.batch_days if k == "batch_days" and v is None else v,
+                 "why": why} for k, v, why in self.policy.explain()]},
         }
 
     # -- running -----------------------------------------------------------------------------
