@@ -52,10 +52,17 @@ def line_of(text: str, name: str) -> tuple[int, str] | None:
 
 def sql_error(proc: object, error: str) -> str:
     """``error`` with the author's file and line when ``proc`` reads its query from a file
-    (``sql_path``): ``... (at /p/q.sql:3: nosuchcol AS b)``; otherwise ``error`` unchanged."""
+    (``sql_path``): ``... (at /p/q.sql:3: nosuchcol AS b)``; for a query given inline, its line
+    in the processor's SQL (``... (processor 'daily', SQL line 2: nosuchcol AS b)``); otherwise
+    ``error`` unchanged. Either way without the warehouse's excerpt of the engine's own text."""
     path = getattr(proc, "sql_path", None)
     if not isinstance(path, Path):
-        return error
+        inline = getattr(proc, "sql", None)
+        found = line_of(inline, name) if isinstance(inline, str) and (name := identifier(error)) else None
+        if found is None:
+            return error
+        plain = _POSITION.sub("", _EXCERPT.sub("", error))
+        return f"{plain} (processor {getattr(proc, 'name', '?')!r}, SQL line {found[0]}: {found[1]})"
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:

@@ -181,3 +181,15 @@ def test_a_module_of_a_package_is_named_after_its_package(tmp_path):
     assert plugin_name(str(tmp_path / "energy" / "__init__.py")) == "energy"
     assert plugin_name(str(tmp_path / "loose.py")) == "loose"
     assert plugin_name("shop-plugin 1.0") == "shop-plugin"
+
+
+def test_an_inline_sql_error_names_the_processor_and_its_sql_line():
+    from types import SimpleNamespace
+
+    from bfplan.sql_errors import sql_error
+
+    proc = SimpleNamespace(name="daily", sql="SELECT day,\n  SUM(kwhh) AS total\nFROM energy.readings", sql_path=None)
+    error = ('WarehouseError: creating energy.daily: Binder Error: Referenced column "kwhh" not found in FROM clause!'
+             '\nLINE 1: CREATE TABLE x AS SELECT * FROM (SELECT day, SUM(kwhh) ...')
+    assert sql_error(proc, error) == ('WarehouseError: creating energy.daily: Binder Error: Referenced column "kwhh" '
+                                      "not found in FROM clause! (processor 'daily', SQL line 2: SUM(kwhh) AS total)")
