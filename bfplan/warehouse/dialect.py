@@ -70,15 +70,36 @@ def _parse(sql: str) -> exp.Expression | str:
     return trees[0]
 
 
+#: schemas every DuckDB catalog answers for without holding them: never given a catalog
+_SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog"})
+
+
+def with_catalog(tree: exp.Expression, catalog: str) -> exp.Expression:
+    """``tree`` with every ``dataset.table`` read as ``catalog.dataset.table`` (a copy).
+
+    DuckDB names a database after its file, so ``shop.orders`` is ambiguous in ``shop.duckdb``
+    (catalog ``shop`` or schema ``shop``?): three parts are not. One-part names (CTEs, temp
+    tables) and names that already carry a catalog stay as written.
+    """
+    tree = tree.copy()
+    for table in tree.find_all(exp.Table):
+        if table.args.get("db") and not table.args.get("catalog") and table.db.lower() not in _SYSTEM_SCHEMAS:
+            table.set("catalog", exp.to_identifier(catalog, quoted=True))
+    return tree
+
+
 @functools.lru_cache(maxsize=4096)
-def compile_sql(sql: str, target: str) -> Compiled:
-    """Transpile BigQuery SQL for ``target`` ("bigquery" returns it unchanged, parsed once)."""
+def compile_sql(sql: str, target: str, catalog: str | None = None) -> Compiled:
+    """Transpile BigQuery SQL for ``target`` ("bigquery" returns it unchanged, parsed once);
+    with ``catalog``, two-part table names are qualified with it (see :func:`with_catalog`)."""
     tree = _parse(sql)
     if isinstance(tree, str):
         raise WarehouseError(tree)
     names = _parameter_names(tree)
     if target == "bigquery":
         return Compiled(sql, names)
+    if catalog is not None:
+        tree = with_catalog(tree, catalog)
     try:
         out = tree.sql(dialect=target, unsupported_level=sqlglot.ErrorLevel.RAISE)
     except sqlglot.errors.UnsupportedError as exc:
