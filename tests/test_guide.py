@@ -113,6 +113,8 @@ def test_duckdb_sql_names_every_dataset_table_with_the_files_database():
     sql = ("WITH c AS (SELECT 1 AS k) SELECT * FROM shop.orders JOIN c USING (k) "
            "WHERE k IN (SELECT k FROM bfplan.runs) AND k IN (SELECT 1 FROM information_schema.tables)")
     out = compile_sql(sql, "duckdb", "shop").sql
-    assert '"shop".shop.orders' in out and '"shop".bfplan.runs' in out
+    assert '"shop".shop.orders' in out and "bfplan.runs" in out
+    assert '"bfplan".bfplan.runs' in compile_sql(sql, "duckdb", "bfplan").sql
     assert " c USING" in out and '"shop".information_schema' not in out  # CTEs and system views as written
+    assert compile_sql(sql, "duckdb", "warehouse").sql == compile_sql(sql, "duckdb").sql  # nothing ambiguous
     assert compile_sql(sql, "duckdb").sql.count('"shop"') == 0  # the parsed statement is not changed
