@@ -175,11 +175,4 @@ def open_session(plan_path: str | os.PathLike[str], *, warehouse_url: str | None
         if where not in own:  # a --plugins-dir entry: not the plan's to locate
             raise PluginError(message)
     plan = validate_plan(path, registry=registry, overrides=overrides, plugin_errors=failed)
-    if config and config.get("type") == "duckdb":
-        from bfplan.plan.builder import plan_datasets
-        from bfplan.warehouse.duckdb_common import catalog_clash
-
-        problem = catalog_clash(str(config.get("path", "")), plan_datasets(plan, registry))
-        if problem:
-            raise UsageError(f"--warehouse {warehouse_url}: {problem}")
     return Session(plan, registry, config or dict(plan.warehouse), read_only)

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 #: a date to bind for ``@dates``: describing a query never reads a row
 _SOME_DAY = date(2000, 1, 1)
 
+#: the scratch database the stand-ins live in (an in-memory DuckDB)
+SCRATCH = "memory"
+
 
 def _duck_type(bigquery_type: str) -> str:
     return DUCKDB_TYPES.get(bigquery_type, "VARCHAR")
@@ -95,7 +98,7 @@ class _Scratch:
         try:
             if not self.warehouse.table_exists(table):  # type: ignore[union-attr]
                 return None
-            rows = native(f"DESCRIBE {qualified(table)}")
+            rows = native(f"DESCRIBE {qualified(table, getattr(self.warehouse, 'catalog', 'memory'))}")
         except (WarehouseError, duckdb.Error, RuntimeError):
             return None
         return {str(r[0]): str(r[1]) for r in rows}
@@ -139,7 +142,7 @@ class _Scratch:
         dataset, _ = split_table(table)
         body = ", ".join(f"{quote(c)} {t}" for c, t in cols.items())
         self.db.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(dataset)}")
-        self.db.execute(f"CREATE TABLE {qualified(table)} ({body})")
+        self.db.execute(f"CREATE TABLE {qualified(table, SCRATCH)} ({body})")
         self.created.add(table)
 
 

@@ -331,18 +331,6 @@ class Builder:
         if isinstance(kind, str) and kind not in registry.warehouses:
             names = registry.warehouses
             self.check.report(("warehouse", "type"), f"unknown warehouse type {kind!r}{did_you_mean(kind, names)}")
-        self.check_duckdb_path(registry, plan)
-
-    def check_duckdb_path(self, registry: RegistryLike, plan: Plan) -> None:
-        """A DuckDB file named like one of the plan's datasets makes its tables ambiguous."""
-        from bfplan.warehouse.duckdb_common import catalog_clash
-
-        path = plan.warehouse.get("path")
-        if plan.warehouse.get("type", "duckdb") != "duckdb" or not isinstance(path, str):
-            return
-        problem = catalog_clash(path, plan_datasets(plan, registry))
-        if problem:
-            self.check.report(("warehouse", "path"), problem)
 
     def check_sql_options(self, gate: GateRef, schema: Mapping[str, Any], name_path: KeyPath) -> None:
         """SQL options (``contentMediaType: application/sql``) take no ``${var}`` — values reach SQL
@@ -375,17 +363,6 @@ class Builder:
         for key in schema.get("required", []):
             if key not in ref.params and key not in shared:
                 self.check.report(item_path, f"missing required param {key!r} for processor {ref.name!r}")
-
-def plan_datasets(plan: Plan, registry: RegistryLike) -> set[str]:
-    """The datasets the plan's processors write (their tables and failures tables)."""
-    out = set()
-    for _, ref in plan.processor_refs():
-        proc = registry.processors.get(ref.name)
-        for table in (getattr(proc, "table", None), getattr(proc, "failures_table", None)):
-            if isinstance(table, str) and "." in table:
-                out.add(table.split(".")[0])
-    return out
-
 
 def plugin_paths(path: Path, plugins: Any) -> list[tuple[int, Path]]:
     """The plan's ``plugins:`` entries (index, absolute path), relative to the plan's folder;

@@ -70,15 +70,46 @@ def _parse(sql: str) -> exp.Expression | str:
     return trees[0]
 
 
+#: the databases every DuckDB connection has besides its file's (or ``memory``)
+_BUILTIN_CATALOGS = frozenset({"system", "temp"})
+
+
+def _ambiguous(table: exp.Table, catalogs: frozenset[str]) -> bool:
+    return bool(table.args.get("db")) and not table.args.get("catalog") and table.db in catalogs
+
+
+def with_catalog(tree: exp.Expression, catalog: str) -> exp.Expression:
+    """``tree`` with each ``dataset.table`` whose dataset is also the name of a database read
+    as ``catalog.dataset.table``: DuckDB names a database after its file, so ``shop.orders`` is
+    ambiguous in ``shop.duckdb`` (catalog ``shop`` or schema ``shop``?), three parts are not.
+    Other names, one-part names (CTEs, temp tables) and names with a catalog stay as written;
+    a statement with nothing ambiguous is returned as is, uncopied."""
+    catalogs = _BUILTIN_CATALOGS | {catalog}
+    if not any(_ambiguous(t, catalogs) for t in tree.find_all(exp.Table)):
+        return tree
+    tree = tree.copy()
+    for table in tree.find_all(exp.Table):
+        if _ambiguous(table, catalogs):
+            table.set("catalog", exp.to_identifier(catalog, quoted=True))
+    return tree
+
+
 @functools.lru_cache(maxsize=4096)
-def compile_sql(sql: str, target: str) -> Compiled:
-    """Transpile BigQuery SQL for ``target`` ("bigquery" returns it unchanged, parsed once)."""
+def compile_sql(sql: str, target: str, catalog: str | None = None) -> Compiled:
+    """Transpile BigQuery SQL for ``target`` ("bigquery" returns it unchanged, parsed once);
+    with ``catalog``, two-part names that DuckDB would find ambiguous are qualified with it
+    (see :func:`with_catalog`)."""
     tree = _parse(sql)
     if isinstance(tree, str):
         raise WarehouseError(tree)
     names = _parameter_names(tree)
     if target == "bigquery":
         return Compiled(sql, names)
+    if catalog is not None:
+        qualified = with_catalog(tree, catalog)
+        if qualified is tree:  # nothing to qualify: the same text as without a catalog
+            return compile_sql(sql, target)
+        tree = qualified
     try:
         out = tree.sql(dialect=target, unsupported_level=sqlglot.ErrorLevel.RAISE)
     except sqlglot.errors.UnsupportedError as exc:

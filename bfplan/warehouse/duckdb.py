@@ -24,7 +24,7 @@ from bfplan.hostinfo import host as this_host
 from bfplan.hostinfo import pid_alive
 from bfplan.warehouse.base import COLUMN_TYPES, Warehouse, split_table
 from bfplan.warehouse.dialect import compile_sql, read_only_problem
-from bfplan.warehouse.duckdb_common import DUCKDB_TYPES, failed, qualified, quote
+from bfplan.warehouse.duckdb_common import DUCKDB_TYPES, failed, qualified, quote, quote_catalog
 from bfplan.warehouse.duckdb_transaction import DuckDBTransaction
 
 
@@ -90,6 +90,8 @@ class DuckDBWarehouse(Warehouse):
                     raise LockError(f"{self.path} is {holder}", progress=progress_path(self.path)) from exc
                 msg = f"{self.path} is in use by another process ({msg})"
             raise WarehouseUnavailable(f"cannot open DuckDB warehouse: {msg}") from exc
+        #: the database's name, which DuckDB takes from the file's: every table is named with it
+        self.catalog: str = self._db.execute("SELECT current_database()").fetchall()[0][0]
         self._local = threading.local()
         self._ddl_lock = threading.Lock()
 
@@ -118,7 +120,7 @@ class DuckDBWarehouse(Warehouse):
         return cur
 
     def _run(self, cur: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any] | None):
-        compiled = compile_sql(sql, "duckdb")
+        compiled = compile_sql(sql, "duckdb", self.catalog)
         try:
             return cur.execute(compiled.sql, compiled.bind(dict(params or {})))
         except (duckdb.Error, RuntimeError) as exc:
@@ -159,7 +161,8 @@ class DuckDBWarehouse(Warehouse):
             if not self.table_exists(table):
                 continue
             try:
-                self._meta().execute(f"SELECT count(*), bit_xor(hash(COLUMNS(*))) FROM {qualified(table)}").fetchall()
+                self._meta().execute("SELECT count(*), bit_xor(hash(COLUMNS(*))) "
+                                     f"FROM {qualified(table, self.catalog)}").fetchall()
             except (duckdb.Error, RuntimeError) as exc:
                 if isinstance(failed(exc, ""), KeyboardInterrupt):
                     raise KeyboardInterrupt from exc
@@ -204,8 +207,8 @@ class DuckDBWarehouse(Warehouse):
         dataset, name = split_table(table)
         try:
             rows = self._meta().execute(
-                "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                [dataset, name],
+                "SELECT 1 FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
+                "AND table_name = ?", [self.catalog, dataset, name],
             ).fetchall()
         except (duckdb.Error, RuntimeError) as exc:
             raise failed(exc, f"looking up {table}") from exc
@@ -216,9 +219,9 @@ class DuckDBWarehouse(Warehouse):
         dataset, name = split_table(table)
         try:
             rows = self._meta().execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
-                "AND table_name = ? ORDER BY ordinal_position",
-                [dataset, name],
+                "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? "
+                "AND table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+                [self.catalog, dataset, name],
             ).fetchall()
         except (duckdb.Error, RuntimeError) as exc:
             raise failed(exc, f"looking up {table}") from exc
@@ -233,7 +236,7 @@ class DuckDBWarehouse(Warehouse):
             dataset, _ = split_table(table)
             cur = self._db.cursor()
             try:
-                cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(dataset)}")
+                cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_catalog(self.catalog)}.{quote(dataset)}")
                 cur.execute(ddl, params or {})
             except (duckdb.Error, RuntimeError) as exc:
                 raise failed(exc, f"creating {table}") from exc
@@ -247,14 +250,14 @@ class DuckDBWarehouse(Warehouse):
         if bad:
             raise WarehouseError(f"unknown column type(s) {bad} for {table}")
         cols = ", ".join(f"{quote(n)} {DUCKDB_TYPES[t]}" for n, t in columns.items())
-        return f"CREATE TABLE IF NOT EXISTS {qualified(table)} ({cols})"
+        return f"CREATE TABLE IF NOT EXISTS {qualified(table, self.catalog)} ({cols})"
 
     def ensure_table_as(self, table, select_sql, params=None, *, partition_column=None, clustering=()) -> None:
         if self.table_exists(table):
             return
         self.writable(f"create {table}")
-        compiled = compile_sql(select_sql, "duckdb")
-        self._create(table, f"CREATE TABLE IF NOT EXISTS {qualified(table)} AS "
+        compiled = compile_sql(select_sql, "duckdb", self.catalog)
+        self._create(table, f"CREATE TABLE IF NOT EXISTS {qualified(table, self.catalog)} AS "
                             f"SELECT * FROM ({compiled.sql}) AS __q LIMIT 0", compiled.bind(dict(params or {})))
 
     def _create_table(self, table: str, columns: Mapping[str, str], *, partition_column: str | None,
@@ -273,7 +276,7 @@ class DuckDBWarehouse(Warehouse):
         )
         cols = ", ".join(quote(n) for n in names)
         try:
-            cur.execute(f"INSERT INTO {qualified(table)} ({cols}) SELECT {select}", values)
+            cur.execute(f"INSERT INTO {qualified(table, self.catalog)} ({cols}) SELECT {select}", values)
         except (duckdb.Error, RuntimeError) as exc:
             raise failed(exc, f"appending to {table}") from exc
 

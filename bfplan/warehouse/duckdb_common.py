@@ -3,13 +3,9 @@ errors in bfplan's terms (transient, the machine's refusal, or an interrupt)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from pathlib import PurePath
-
 import duckdb
 
 from bfplan.errors import WarehouseError
-from bfplan.ledger.tables import SCHEMA
 from bfplan.warehouse.base import check_identifier, split_table
 
 DUCKDB_TYPES = {
@@ -23,32 +19,22 @@ DUCKDB_TYPES = {
 }
 
 
-def catalog_clash(path: str, datasets: Iterable[str]) -> str | None:
-    """Why a DuckDB file at ``path`` cannot hold these datasets, or None.
-
-    DuckDB names a database after its file (``shop.duckdb`` is catalog ``shop``): a dataset of
-    the same name makes every ``shop.orders`` ambiguous ("use a fully qualified path"), and so
-    does a file named after the ledger's own schema, ``bfplan``.
-    """
-    if path == ":memory:":
-        return None
-    stem = PurePath(path).name.split(".")[0]
-    if stem in {*datasets, SCHEMA}:
-        return (f"DuckDB names the database after its file ({stem!r}), which is also the name of a dataset "
-                f"({stem}.*): every {stem}.<table> would be ambiguous; name the file otherwise "
-                f"(e.g. {stem}_warehouse.duckdb)")
-    return None
-
-
 def quote(name: str) -> str:
     """Quote one validated identifier for DuckDB."""
     return '"' + check_identifier(name) + '"'
 
 
-def qualified(table: str) -> str:
-    """``dataset.table`` → ``"dataset"."table"``."""
+def qualified(table: str, catalog: str) -> str:
+    """``dataset.table`` → ``"catalog"."dataset"."table"``: DuckDB names a database after its
+    file, so two parts are ambiguous when the file is named like a dataset (``shop.duckdb``
+    holding ``shop.orders``) or like the ledger's schema (``bfplan.duckdb``); three never are."""
     dataset, name = split_table(table)
-    return f"{quote(dataset)}.{quote(name)}"
+    return f"{quote_catalog(catalog)}.{quote(dataset)}.{quote(name)}"
+
+
+def quote_catalog(catalog: str) -> str:
+    """Quote a DuckDB database name (derived from the file's name: any text)."""
+    return '"' + catalog.replace('"', '""') + '"'
 
 
 #: what the operating system says when the machine, not the data, refuses a write

@@ -14,11 +14,13 @@ import duckdb
 
 from bfplan.warehouse.base import Transaction, signed64, split_table
 from bfplan.warehouse.dialect import compile_sql
-from bfplan.warehouse.duckdb_common import DUCKDB_TYPES, failed, qualified, quote
+from bfplan.warehouse.duckdb_common import DUCKDB_TYPES, failed, qualified, quote, quote_catalog
 
 
 class DuckDBEngine(Protocol):
     """What a transaction needs of the DuckDB warehouse it belongs to."""
+
+    catalog: str
 
     def _run(self, cur: duckdb.DuckDBPyConnection, sql: str,
              params: Mapping[str, Any] | None) -> duckdb.DuckDBPyConnection: ...
@@ -62,7 +64,8 @@ class DuckDBTransaction(Transaction):
         col = quote(partition_column)
         try:
             rows = self._cur.execute(
-                f"SELECT CAST({col} AS DATE), count(*), bit_xor(hash(t)) FROM {qualified(table)} AS t "
+                f"SELECT CAST({col} AS DATE), count(*), bit_xor(hash(t)) "
+                f"FROM {qualified(table, self._wh.catalog)} AS t "
                 f"WHERE {col} = ANY($dates) GROUP BY 1", {"dates": list(dates)}).fetchall()
         except (duckdb.Error, RuntimeError) as exc:
             raise failed(exc, f"fingerprinting {table}") from exc
@@ -89,7 +92,7 @@ class DuckDBTransaction(Transaction):
         self, table: str, partition_column: str, dates: Sequence[date], scope: Mapping[str, Any] | None,
         insert: str, params: dict[str, Any],
     ) -> dict[date, int]:
-        target = qualified(table)
+        target = qualified(table, self._wh.catalog)
         col = quote(partition_column)
         where = [f"{col} = ANY($__dates)"]
         bound: dict[str, Any] = {"__dates": list(dates)}
@@ -121,9 +124,9 @@ class DuckDBTransaction(Transaction):
     def replace_partitions(
         self, table, partition_column, dates, select_sql, params=None, *, scope=None, clustering=()
     ) -> dict[date, int]:
-        compiled = compile_sql(select_sql, "duckdb")
+        compiled = compile_sql(select_sql, "duckdb", self._wh.catalog)
         bound = compiled.bind(dict(params or {}))
-        self._ensure(table, f"CREATE TABLE IF NOT EXISTS {qualified(table)} AS "
+        self._ensure(table, f"CREATE TABLE IF NOT EXISTS {qualified(table, self._wh.catalog)} AS "
                             f"SELECT * FROM ({compiled.sql}) AS __q LIMIT 0", bound)
         # BY NAME: the query's column order need not match the table's; a column the table
         # lacks is a clear binder error instead of silently shifted data. Rows outside the
@@ -146,7 +149,7 @@ class DuckDBTransaction(Transaction):
             return
         dataset, _ = split_table(table)
         try:
-            self._cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(dataset)}")
+            self._cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_catalog(self._wh.catalog)}.{quote(dataset)}")
             self._cur.execute(ddl, params or {})
         except (duckdb.Error, RuntimeError) as exc:
             raise failed(exc, f"creating {table}") from exc
