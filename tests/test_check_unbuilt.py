@@ -32,3 +32,14 @@ def test_a_gate_before_a_stage_folds_inputs_an_earlier_stop_kept_from_being_buil
     before_summaries = next(g for g in gates if g["stage"] == "before phase summarize")
     readings = [f for f in before_summaries["findings"] if f["processor"] == "readings"]
     assert len(readings) == 1 and "10 date(s) not built" in readings[0]["detail"]
+
+
+def test_a_run_says_what_each_warning_gate_found(bfplan, tmp_path):
+    plan = sensors_copy(tmp_path)
+    (plan.parent / "data" / "readings" / "2024-03-06.csv").unlink()
+    result = bfplan("run", plan)
+    warned = [line for line in result.stderr.splitlines() if line.startswith("  WARN gate preflight")]
+    assert warned and "readings files 90%" in warned[0]
+    assert "    weather.readings 2024-03-06: weather.readings: no source files on 2024-03-06" in result.stderr
+    doc = as_json(bfplan("run", plan, "--force", "--json"))
+    assert any(w["node"].startswith("gate preflight") for w in doc["warnings"])

@@ -46,6 +46,13 @@ def print_run_summary(summary: RunSummary, plan_path: str) -> None:
         parts = ", ".join(f"{k} {v}" for k, v in sorted(summary.quarantined.items()))
         click.echo(f"rows quarantined (set aside, the rest committed): {parts}; "
                    f"`bfplan explain {plan_path} PROCESSOR DATE` shows them, bfplan.quarantine holds them")
+    for w in summary.warnings:
+        click.echo(f"  WARN {w['node']}: {w['summary']}", err=True)
+        for finding in w["findings"]:
+            where = " ".join(str(x) for x in (finding.get("table"), finding.get("date")) if x)
+            click.echo(f"    {where + ': ' if where else ''}{finding['detail']}", err=True)
+        if w["more"]:
+            click.echo(f"    ... and {w['more']} more (`bfplan check {plan_path}` lists them)", err=True)
     tracebacks = show_tracebacks()
     for f in summary.failures:
         click.echo(f"  FAILED {f['node']}: {f['error']}", err=True)

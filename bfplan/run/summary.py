@@ -42,6 +42,8 @@ class RunSummary:
     stopped_by: str | None = None
     #: per processor whose breaker is open: partitions not run, and downstream partitions blocked
     circuit_broken_by: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: gates that warned: which, and their first findings
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -49,7 +51,7 @@ class RunSummary:
             "partitions": self.partitions, "gates": self.gates, "duration_s": round(self.duration_s, 3),
             "rows": self.rows, "entity_failures": self.entity_failures, "quarantined": self.quarantined,
             "failures": self.failures, "blocked_by": self.blocked_by, "stopped_by": self.stopped_by,
-            "circuit_broken_by": self.circuit_broken_by,
+            "circuit_broken_by": self.circuit_broken_by, "warnings": self.warnings,
         }
 
 
@@ -82,6 +84,7 @@ def summarize(run_id: str, plan: str, work: Work, dag: Dag, outcomes: Mapping[No
     parts = Counter({"done": 0, "skipped": work.already_done, "failed": 0, "blocked": 0, "circuit_broken": 0})
     gates = Counter({"passed": 0, "warned": 0, "failed": 0})
     failures: list[dict[str, Any]] = []
+    warnings: list[dict[str, Any]] = []
     entity: Counter[str] = Counter()
     quarantined: Counter[str] = Counter()
     rows = 0
@@ -104,6 +107,10 @@ def summarize(run_id: str, plan: str, work: Work, dag: Dag, outcomes: Mapping[No
                                  "dates": sorted({f.date.isoformat() for f in bad if f.date}),
                                  "findings": [f.as_dict() for f in bad[:5]], "gate": True,
                                  "traceback": o.traceback})
+            elif o.status == GateStatus.WARN:
+                said = [f for f in (o.gate.findings if o.gate else []) if f.status == GateStatus.WARN]
+                warnings.append({"node": _label(node), "summary": o.gate.summary if o.gate else "",
+                                 "findings": [f.as_dict() for f in said[:3]], "more": max(0, len(said) - 3)})
     never_ran = [n for n in g if isinstance(n, ProcNode) and n not in outcomes]
     for n in never_ran:
         parts["blocked"] += len(g.nodes[n]["dates"])
@@ -123,7 +130,7 @@ def summarize(run_id: str, plan: str, work: Work, dag: Dag, outcomes: Mapping[No
     status = (RunStatus.INTERRUPTED if interrupted
               else RunStatus.FAILED if failures or never_ran or broken or stopped_by else RunStatus.SUCCEEDED)
     return RunSummary(run_id, plan, status, dict(parts), dict(gates), duration, failures, blocked_by, dict(entity),
-                      rows, dict(quarantined), stopped_by, dict(sorted(broken_by.items())))
+                      rows, dict(quarantined), stopped_by, dict(sorted(broken_by.items())), warnings)
 
 
 def record_unstarted(ledger: Ledger, registry: Registry, run_id: str, g: nx.DiGraph,
