@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from bfplan.check import CheckReport, run_checks
 from bfplan.cli import cli
 from bfplan.gates.base import GateContext, GateResult
+from bfplan.processors import Processor
 from bfplan.session import open_session
 
 GATE_PLUGIN = Path(__file__).parent / "gate_plugin"
@@ -84,6 +85,20 @@ def write_plan(folder: Path, *, error_entity: str = "", error_date: str = "1900-
 def bfplan(*args: Any) -> Any:
     """The CLI in-process (click's Result)."""
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def track_report(pipeline: Pipeline) -> Processor:
+    """Make the ``report`` processor tracked (one league row a day, its date-level failures in
+    ``gt.failures``); returns the processor as it was, for the test to put back."""
+    import dataclasses
+
+    reg = pipeline.session.registry
+    report = reg.processors["report"]
+    reg.processors["report"] = dataclasses.replace(
+        report, failures_table="gt.failures",
+        expected_entities_sql="SELECT DISTINCT day AS partition_date, '*' AS entity_id FROM gt.box "
+                              "WHERE day IN UNNEST(@dates)")
+    return report
 
 
 class Pipeline:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.gates.conftest import failing
+from tests.gates.conftest import failing, track_report
 
 
 def test_deleted_date_is_untracked_and_names_the_entities(pipeline):
@@ -89,14 +89,8 @@ def test_named_entities_are_capped_and_the_rest_counted(pipeline, monkeypatch):
 
 
 def test_deps_missing_is_expected_when_an_upstream_was_legitimately_short(pipeline):
-    import dataclasses
     reg = pipeline.session.registry
-    report = reg.processors["report"]
-    # report, tracked: one league row a day, its date-level failures in gt.failures
-    reg.processors["report"] = dataclasses.replace(
-        report, failures_table="gt.failures",
-        expected_entities_sql="SELECT DISTINCT day AS partition_date, '*' AS entity_id FROM gt.box "
-                              "WHERE day IN UNNEST(@dates)")
+    report = track_report(pipeline)
     for day in ("2021-11-01", "2021-11-03"):
         pipeline.sql(f"DELETE FROM gt.report WHERE day = DATE '{day}'")
         pipeline.sql("INSERT INTO gt.failures (processor_name, analysis_date, entity_id, failure_category) "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.gates.conftest import failing, write_plan
+from tests.gates.conftest import failing, track_report, write_plan
 
 
 def test_processing_error_recorded_by_the_processor_fails_naming_entity_and_date(pipeline):
@@ -100,13 +100,8 @@ def test_a_missing_baseline_fails_and_a_history_with_a_bug_is_not_learned(pipeli
 
 
 def test_a_date_level_failure_is_expected_when_the_upstream_was_legitimately_short(pipeline):
-    import dataclasses
     reg = pipeline.session.registry
-    report = reg.processors["report"]
-    reg.processors["report"] = dataclasses.replace(
-        report, failures_table="gt.failures",
-        expected_entities_sql="SELECT DISTINCT day AS partition_date, '*' AS entity_id FROM gt.box "
-                              "WHERE day IN UNNEST(@dates)")
+    report = track_report(pipeline)
     pipeline.sql("INSERT INTO gt.failures (processor_name, analysis_date, entity_id, failure_category) "
                  "VALUES ('report', DATE '2021-11-01', 'DATE_LEVEL', 'MISSING_DEPENDENCY')")
     try:
